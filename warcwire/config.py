@@ -1,0 +1,245 @@
+"""The sites config: a YAML file validated into typed models.
+
+One file describes the global settings (storage, spool, user agent, WARC
+limits) and every site to crawl. Validation errors become a single
+:class:`ConfigError` naming the file, the site and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from warcwire import __version__
+from warcwire.exceptions import ConfigError, UnknownSite
+
+DEFAULT_USER_AGENT = f"warcwire/{__version__} (+https://github.com/warcwire/warcwire)"
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
+          "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
+
+
+def parse_size(value: Any) -> int:
+    """Accept 1048576, "10MB", "1GiB"; sizes in config files are written by humans."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 1GB or 500MB")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("size must not be negative")
+        return value
+    if isinstance(value, str):
+        m = _SIZE_RE.match(value)
+        if m:
+            unit = (m.group(2) or "").lower().rstrip("b")
+            if unit in _UNITS:
+                return int(float(m.group(1)) * _UNITS[unit])
+    raise ValueError(f"expected a size such as 1GB or 500MB, got {value!r}")
+
+
+Size = Annotated[int, BeforeValidator(parse_size)]
+
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
+
+
+def _check_cron(expr: str) -> str:
+    parts = expr.split()
+    if len(parts) != 5 or not all(_CRON_FIELD.match(p) for p in parts):
+        raise ValueError(
+            f"expected a 5-field cron expression such as '0 * * * *', got {expr!r}"
+        )
+    return expr
+
+
+def _check_selector(value: str) -> str:
+    """Selectors are 'css:<expr>' or 'xpath:<expr>' so both kinds read the same way."""
+    kind, _, expr = value.partition(":")
+    if kind not in ("css", "xpath") or not expr.strip():
+        raise ValueError(f"expected 'css:<selector>' or 'xpath:<expression>', got {value!r}")
+    from parsel import Selector  # scrapy dependency; validates the expression itself
+
+    try:
+        sel = Selector(text="<html></html>")
+        sel.css(expr) if kind == "css" else sel.xpath(expr)
+    except Exception as exc:  # parsel raises several types for bad expressions
+        raise ValueError(f"invalid {kind} selector {expr!r}: {exc}") from None
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Politeness(_Model):
+    delay: float = Field(1.0, ge=0, description="Minimum seconds between requests to a domain.")
+    concurrency: int = Field(2, ge=1, le=64, description="Parallel requests per domain.")
+    autothrottle: bool = True
+    obey_robots: bool = True
+
+
+class Selectors(_Model):
+    """Override extraction for sites where trafilatura guesses wrong."""
+
+    title: str | None = None
+    body: str | None = None
+    date: str | None = None
+
+    _check = field_validator("title", "body", "date")(
+        lambda v: None if v is None else _check_selector(v)
+    )
+
+
+class SiteConfig(_Model):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,62}$")
+    start_urls: list[str] = []
+    sitemaps: list[str] = []
+    feeds: list[str] = []
+    allowed_domains: list[str] = []
+    article_patterns: list[str] = []
+    follow_depth: int = Field(1, ge=0, le=20)
+    max_pages: int = Field(1000, ge=1)
+    politeness: Politeness = Politeness()
+    selectors: Selectors = Selectors()
+    schedule: str | None = None
+
+    @field_validator("start_urls", "sitemaps", "feeds")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(f"expected an http(s) URL, got {url!r}")
+        return urls
+
+    @field_validator("article_patterns")
+    @classmethod
+    def _patterns(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {p!r}: {exc}") from None
+        return patterns
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        return None if v is None else _check_cron(v)
+
+    @model_validator(mode="after")
+    def _has_entry_points(self) -> SiteConfig:
+        if not (self.start_urls or self.sitemaps or self.feeds):
+            raise ValueError("a site needs at least one of start_urls, sitemaps or feeds")
+        return self
+
+    @property
+    def domains(self) -> list[str]:
+        """Allowed domains, defaulting to the hosts of the entry points."""
+        if self.allowed_domains:
+            return list(self.allowed_domains)
+        from urllib.parse import urlsplit
+
+        hosts = {urlsplit(u).hostname for u in self.start_urls + self.sitemaps + self.feeds}
+        return sorted(h for h in hosts if h)
+
+
+class WarcSettings(_Model):
+    rotate_size: Size = Field(1_000_000_000, description="Start a new WARC after this many bytes.")
+    max_body_size: Size = Field(
+        50_000_000, description="Cut (and mark WARC-Truncated) bodies larger than this."
+    )
+    prefix: str = Field("warcwire", pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+class Config(_Model):
+    storage: str = "./archive"
+    spool_dir: str = ".warcwire/spool"
+    user_agent: str = DEFAULT_USER_AGENT
+    timezone: str = "UTC"
+    warc: WarcSettings = WarcSettings()
+    sites: list[SiteConfig] = Field(min_length=1)
+
+    # where the config came from, for messages and the warcinfo record
+    path: str = Field("<memory>", exclude=True)
+    digest: str = Field("", exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        seen: set[str] = set()
+        for site in self.sites:
+            if site.name in seen:
+                raise ValueError(f"duplicate site name {site.name!r}")
+            seen.add(site.name)
+        return self
+
+    def site(self, name: str) -> SiteConfig:
+        for s in self.sites:
+            if s.name == name:
+                return s
+        raise UnknownSite(name, [s.name for s in self.sites], self.path)
+
+
+def _error_from_validation(path: str, raw: Any, exc: ValidationError) -> ConfigError:
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    site = None
+    if len(loc) >= 2 and loc[0] == "sites" and isinstance(loc[1], int):
+        index = loc[1]
+        sites = raw.get("sites") if isinstance(raw, dict) else None
+        entry = sites[index] if isinstance(sites, list) and index < len(sites) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        site = str(name) if name else f"#{index + 1}"
+        loc = loc[2:]
+    field = ".".join(str(p) for p in loc) or None
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field (check the spelling against the config reference in README.md)"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return ConfigError(path, msg, site=site, field=field)
+
+
+def parse_config(text: str, path: str = "<memory>") -> Config:
+    """Validate config text; raise ConfigError naming the file, site and field."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(path, f"invalid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "expected a mapping with a 'sites' list at the top level")
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise _error_from_validation(path, raw, exc) from None
+    digest = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return config.model_copy(update={"path": path, "digest": digest})
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a sites config file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(p), "file not found (pass --config PATH)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(p), f"cannot read file: {exc}") from None
+    return parse_config(text, str(p))
+
