@@ -1,0 +1,1 @@
+"""HTTP test sites served on 127.0.0.1."""
