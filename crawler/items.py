@@ -1,0 +1,14 @@
+"""What the spider hands downstream: one extracted article and where it is archived."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class ArticleItem:
+    url: str
+    fetched_at: str  # ISO 8601, UTC
+    extracted: Any  # normalizer.extract.Extracted
+    warc_location: dict[str, Any] | None  # {"key", "offset", "length"} of the response record

@@ -1,0 +1,51 @@
+"""The bridge from the spider to the normalizer stage.
+
+Each :class:`ArticleItem` becomes a versioned normalizer record, written to a
+JSON Lines file in the spool; the uploader stores it beside the WARCs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from crawler.items import ArticleItem
+from normalizer.jsonl import JsonlWriter
+from normalizer.record import normalize
+
+
+class NormalizerPipeline:
+    def __init__(self, spool_dir: Path, site: str, run_id: str, prefix: str) -> None:
+        self.site = site
+        self.run_id = run_id
+        self.writer = JsonlWriter(spool_dir, site, run_id, prefix=prefix)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalizerPipeline:
+        s = crawler.settings
+        spool = s.get("WARCWIRE_SPOOL_DIR")
+        if not spool:
+            raise NotConfigured("WARCWIRE_SPOOL_DIR is not set")
+        pipeline = cls(Path(spool), s.get("WARCWIRE_SITE", "default"),
+                       s.get("WARCWIRE_RUN_ID", "run"), s.get("WARCWIRE_WARC_PREFIX", "warcwire"))
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        pipeline.stats = crawler.stats
+        return pipeline
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
+        record = normalize(
+            item.extracted, url=item.url, site=self.site, run_id=self.run_id,
+            fetched_at=item.fetched_at, warc_location=item.warc_location,
+        )
+        self.writer.write(record)
+        self.stats.inc_value("normalizer/records")
+        return item
+
+    def spider_closed(self, spider: Spider) -> None:
+        self.writer.close()

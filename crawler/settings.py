@@ -1,0 +1,98 @@
+"""Scrapy settings for warcwire crawls.
+
+The module-level names are the project defaults (``scrapy.cfg`` points here).
+:func:`crawl_settings` layers one site's config on top for a run.
+
+warcwire's own settings, with their defaults:
+
+- ``WARCWIRE_CONFIG_DIGEST`` (``""``): digest of sites.yaml, written to warcinfo.
+- ``WARCWIRE_EXTRACT`` (``True``): extract articles during the crawl; off = archive only.
+- ``WARCWIRE_EXTRACT_WORKERS`` (``-1``): extraction processes; -1 = one per core, 0 = inline.
+- ``WARCWIRE_PROGRESS`` (``False``): show a progress line (the CLI turns it on).
+- ``WARCWIRE_PROGRESS_INTERVAL`` (``10``): seconds between progress log lines off a terminal.
+- ``WARCWIRE_RUN_ID`` (``"run"``): identifies the run in WARC and JSONL names and records.
+- ``WARCWIRE_SITE`` (``"default"``): site name; groups files in storage.
+- ``WARCWIRE_SPOOL_DIR`` (required): local folder files are written to before upload.
+- ``WARCWIRE_STORAGE_URI`` (``""``): where finished files go; empty = no background upload.
+- ``WARCWIRE_UPLOAD_INTERVAL`` (``60``): seconds between background uploads of rotated files.
+- ``WARCWIRE_WARC_MAX_BODY_SIZE`` (``50_000_000``): bodies are cut here, marked WARC-Truncated.
+- ``WARCWIRE_WARC_PREFIX`` (``"warcwire"``): first part of WARC file names.
+- ``WARCWIRE_WARC_ROTATE_SIZE`` (``1_000_000_000``): start a new WARC after this many bytes.
+- ``WARCWIRE_WARCINFO`` (``{}``): extra fields for each file's warcinfo record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warcwire import __version__
+from warcwire.config import Config, SiteConfig
+
+BOT_NAME = "warcwire"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Scrapy's default of 100 starts that many item tasks per response; articles are one per page.
+CONCURRENT_ITEMS = 16
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 2
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+
+DOWNLOADER_MIDDLEWARES = {
+    # Above HttpCompression (590), Redirect (600) and Cookies (700): sees raw bodies,
+    # unfollowed redirects and the final request headers.
+    "crawler.warc_capture.WarcCaptureMiddleware": 950,
+}
+ITEM_PIPELINES = {"crawler.pipelines.NormalizerPipeline": 300}
+EXTENSIONS = {
+    "crawler.progress.Progress": 500,
+    "crawler.uploader.SpoolUploader": 510,
+}
+
+WARCWIRE_WARC_MAX_BODY_SIZE = 50_000_000
+# Scrapy aborts (and loses) bodies over DOWNLOAD_MAXSIZE; keep it above our limit so
+# the capture middleware cuts them first and archives the part it got.
+DOWNLOAD_MAXSIZE = 0
+DOWNLOAD_WARNSIZE = 0
+
+
+def crawl_settings(config: Config, site: SiteConfig, *, run_id: str, storage: str,
+                   extract: bool = True, progress: bool = False) -> dict[str, Any]:
+    """Settings for one run of one site, on top of this module's defaults."""
+    p = site.politeness
+    return {
+        "USER_AGENT": config.user_agent,
+        "ROBOTSTXT_OBEY": p.obey_robots,
+        "AUTOTHROTTLE_ENABLED": p.autothrottle,
+        "DOWNLOAD_DELAY": p.delay,
+        "AUTOTHROTTLE_START_DELAY": max(p.delay, 0.1) if p.autothrottle else p.delay,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": p.concurrency,
+        "WARCWIRE_SITE": site.name,
+        "WARCWIRE_RUN_ID": run_id,
+        "WARCWIRE_SPOOL_DIR": config.spool_dir,
+        "WARCWIRE_STORAGE_URI": storage,
+        "WARCWIRE_EXTRACT": extract,
+        "WARCWIRE_PROGRESS": progress,
+        "WARCWIRE_CONFIG_DIGEST": config.digest,
+        "WARCWIRE_WARC_PREFIX": config.warc.prefix,
+        "WARCWIRE_WARC_ROTATE_SIZE": config.warc.rotate_size,
+        "WARCWIRE_WARC_MAX_BODY_SIZE": config.warc.max_body_size,
+        "WARCWIRE_WARCINFO": {
+            "software": f"warcwire/{__version__}",
+            "isPartOf": site.name,
+            "warcwire-run-id": run_id,
+            "warcwire-config-digest": config.digest,
+            "http-header-user-agent": config.user_agent,
+            "robots": "obey" if p.obey_robots else "ignore",
+        },
+    }

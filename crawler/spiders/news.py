@@ -1,0 +1,199 @@
+"""One generic, config-driven spider for every news site.
+
+A site's entry in sites.yaml says where to start (front pages, sitemaps,
+feeds), which URLs are articles and how far to follow links; this spider does
+the rest. It archives nothing itself: the WARC capture middleware sees every
+exchange, and articles go downstream as :class:`crawler.items.ArticleItem`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response, TextResponse
+from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.python.failure import Failure
+
+from crawler.discovery import feed_links, parse_sitemap, sitemap_body
+from crawler.extraction import ArticleExtractor, default_workers
+from crawler.items import ArticleItem
+from warcwire.config import SiteConfig
+
+logger = logging.getLogger(__name__)
+
+_HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+_ASSET_EXTENSIONS = ["css", "js", "json", "xml", "rss", "atom", "txt"]
+
+
+def classify_failure(failure: Failure) -> str:
+    """A short name for why a request failed, for the run summary."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return f"http_{status // 100}xx"
+    if failure.check(DNSLookupError):
+        return "dns"
+    if failure.check(ConnectionRefusedError):
+        return "connection_refused"
+    if failure.check(TimeoutError, TCPTimedOutError):
+        return "timeout"
+    if failure.check(IgnoreRequest):
+        return "ignored"
+    return failure.type.__name__ if failure.type else "unknown"
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, site: SiteConfig, extractor: ArticleExtractor | None = None,
+                 max_pages: int | None = None, **kwargs: Any) -> None:
+        super().__init__(name=self.name, **kwargs)
+        self.site = site
+        self.allowed_domains = site.domains
+        self.extractor = extractor
+        self.max_pages = max_pages or site.max_pages
+        self.article_res = [re.compile(p) for p in site.article_patterns]
+        self.selectors = site.selectors.model_dump()
+        self._scheduled: set[str] = set()
+        self.links = LinkExtractor(allow_domains=self.allowed_domains,
+                                   deny_extensions=_ASSET_EXTENSIONS + IGNORED_EXTENSIONS)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        settings = crawler.settings
+        if "extractor" not in kwargs and settings.getbool("WARCWIRE_EXTRACT", True):
+            workers = settings.getint("WARCWIRE_EXTRACT_WORKERS", -1)
+            kwargs["extractor"] = ArticleExtractor(default_workers() if workers < 0 else workers)
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
+        return spider
+
+    def _closed(self, spider: scrapy.Spider) -> None:
+        if self.extractor is not None:
+            self.extractor.close()
+
+    # -- entry points -------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Request]:
+        for url in self.site.sitemaps:
+            yield Request(url, callback=self.parse_sitemap, errback=self.on_error,
+                          meta={"ww_kind": "sitemap"})
+        for url in self.site.feeds:
+            yield Request(url, callback=self.parse_feed, errback=self.on_error,
+                          meta={"ww_kind": "feed"})
+        for url in self.site.start_urls:
+            request = self._page_request(url, depth=0, article=False)
+            if request is not None:
+                yield request
+
+    def is_article(self, url: str) -> bool:
+        """Article URLs match a pattern; with no patterns every discovered page may be one."""
+        if not self.article_res:
+            return True
+        return any(r.search(url) for r in self.article_res)
+
+    def _page_request(self, url: str, depth: int, article: bool) -> Request | None:
+        """A request for a page, unless it was already scheduled or the page budget is spent."""
+        if url in self._scheduled:
+            return None
+        if len(self._scheduled) >= self.max_pages:
+            self.crawler.stats.inc_value("warcwire/skipped_max_pages")
+            return None
+        self._scheduled.add(url)
+        return Request(url, callback=self.parse_page, errback=self.on_error,
+                       meta={"ww_kind": "article" if article else "page", "ww_depth": depth})
+
+    # -- callbacks ----------------------------------------------------------
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        self.crawler.stats.inc_value("warcwire/sitemaps")
+        max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        try:
+            links = parse_sitemap(sitemap_body(response, max_size))
+        except Exception as exc:  # gunzip raises for oversized or corrupt archives
+            logger.warning("Ignoring unreadable sitemap %s: %s", response.url, exc)
+            links = None
+        if links is None or not (links.sitemaps or links.pages):
+            self.crawler.stats.inc_value("warcwire/errors/bad_sitemap")
+            return
+        for url in links.sitemaps:
+            yield Request(url, callback=self.parse_sitemap, errback=self.on_error,
+                          meta={"ww_kind": "sitemap"})
+        for url in links.pages:
+            if self.is_article(url):
+                request = self._page_request(url, depth=self.site.follow_depth, article=True)
+                if request is not None:
+                    yield request
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        self.crawler.stats.inc_value("warcwire/feeds")
+        urls = list(feed_links(response.body, response.url))
+        if not urls:
+            self.crawler.stats.inc_value("warcwire/errors/bad_feed")
+        for url in urls:
+            if self.is_article(url):
+                request = self._page_request(url, depth=self.site.follow_depth, article=True)
+                if request is not None:
+                    yield request
+
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        stats = self.crawler.stats
+        stats.inc_value("warcwire/pages")
+        ctype = response.headers.get(b"Content-Type", b"") or b""
+        if not isinstance(response, TextResponse) or not ctype.lower().startswith(_HTML_TYPES):
+            stats.inc_value("warcwire/non_html")
+            return
+        depth = response.meta.get("ww_depth", 0)
+        if depth < self.site.follow_depth:
+            for link in self.links.extract_links(response):
+                request = self._page_request(link.url, depth + 1,
+                                             article=self.is_article(link.url))
+                if request is not None:
+                    yield request
+        if response.meta.get("ww_kind") != "article" and self.article_res:
+            return
+        item = await self._extract(response)
+        if item is not None:
+            yield item
+
+    async def _extract(self, response: TextResponse) -> ArticleItem | None:
+        if self.extractor is None:
+            return None
+        try:
+            extracted = await self.extractor.extract(
+                response.body, response.url, self.selectors, response.encoding)
+        except Exception:
+            logger.exception("Extraction failed for %s", response.url)
+            self.crawler.stats.inc_value("warcwire/errors/extraction")
+            return None
+        if extracted is None:
+            self.crawler.stats.inc_value("warcwire/not_article")
+            return None
+        self.crawler.stats.inc_value("warcwire/articles")
+        return ArticleItem(
+            url=response.url,
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            extracted=extracted,
+            warc_location=response.meta.get("warc_location"),
+        )
+
+    def on_error(self, failure: Failure) -> None:
+        kind = classify_failure(failure)
+        self.crawler.stats.inc_value(f"warcwire/errors/{kind}")
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        logger.info("Failed %s: %s", url, kind)

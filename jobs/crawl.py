@@ -1,0 +1,119 @@
+"""Run one crawl of one site: Scrapy, then storing what it wrote.
+
+This is the unit every trigger shares: ``warcwire crawl`` by hand, system
+cron, and the scheduler (which runs it in a child process, since Twisted's
+reactor cannot be restarted). Storing happens after the reactor stops, from
+the local spool, so a storage outage never loses a fetched page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from storage import get_store
+from storage.spool import FlushReport, Spool
+from warcwire.config import Config
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_STORAGE = 3  # crawl finished, some files still wait in the spool
+EXIT_NOTHING_FETCHED = 4  # the site could not be reached at all
+
+
+@dataclass
+class RunSummary:
+    site: str
+    run_id: str
+    storage: str
+    spool_dir: str
+    started: datetime
+    elapsed: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+    stored: list[str] = field(default_factory=list)  # locations of stored objects
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (spool path, why)
+
+    @property
+    def pages(self) -> int:
+        return int(self.stats.get("warcwire/pages", 0))
+
+    @property
+    def articles(self) -> int:
+        return int(self.stats.get("normalizer/records", 0))
+
+    @property
+    def archived_bytes(self) -> int:
+        return int(self.stats.get("warc/bytes", 0))
+
+    @property
+    def errors(self) -> dict[str, int]:
+        prefix = "warcwire/errors/"
+        return {k[len(prefix):]: int(v) for k, v in sorted(self.stats.items())
+                if k.startswith(prefix)}
+
+    @property
+    def exit_code(self) -> int:
+        if self.kept:
+            return EXIT_STORAGE
+        if self.pages == 0 and self.errors:
+            return EXIT_NOTHING_FETCHED
+        return EXIT_OK
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique: UTC time plus a short random suffix."""
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def run_site(config: Config, site_name: str, *, storage: str | None = None,
+             max_pages: int | None = None, extract: bool = True,
+             progress: bool = False, log_level: str = "INFO",
+             run_id: str | None = None) -> RunSummary:
+    """Crawl ``site_name`` once and store the WARCs and JSONL it produced."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from crawler.settings import crawl_settings
+    from crawler.spiders.news import NewsSpider
+
+    site = config.site(site_name)
+    storage = storage or config.storage
+    store = get_store(storage)  # fail on a bad URI before crawling anything
+    run_id = run_id or new_run_id()
+    summary = RunSummary(site=site.name, run_id=run_id, storage=storage,
+                         spool_dir=config.spool_dir, started=datetime.now(UTC))
+    Path(config.spool_dir).mkdir(parents=True, exist_ok=True)
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(crawl_settings(config, site, run_id=run_id, storage=storage,
+                                    extract=extract, progress=progress), priority="cmdline")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+
+    t0 = time.monotonic()
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler(NewsSpider)
+    process.crawl(crawler, site=site, max_pages=max_pages)
+    process.start()
+    summary.stats = dict(crawler.stats.get_stats() or {})
+
+    report = store_spool(Spool(Path(config.spool_dir)), store)
+    summary.stored = [obj.location for obj in report.stored]
+    summary.kept = [(str(path), why) for path, why in report.failed]
+    summary.elapsed = time.monotonic() - t0
+    return summary
+
+
+def store_spool(spool: Spool, store: Any) -> FlushReport:
+    """Upload everything finished in the spool, this run's files and any left before."""
+    report = spool.flush(store)
+    for path, why in report.failed:
+        logger.warning("Kept in spool: %s (%s)", path, why)
+    return report
