@@ -111,6 +111,8 @@ class SiteConfig(_Model):
     article_patterns: list[str] = []
     follow_depth: int = Field(1, ge=0, le=20)
     max_pages: int = Field(1000, ge=1)
+    download_timeout: float = Field(30.0, gt=0, le=600)
+    retries: int = Field(2, ge=0, le=10)
     politeness: Politeness = Politeness()
     selectors: Selectors = Selectors()
     schedule: str | None = None
@@ -175,14 +177,15 @@ class Config(_Model):
     path: str = Field("<memory>", exclude=True)
     digest: str = Field("", exclude=True)
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> Config:
+    @field_validator("sites")
+    @classmethod
+    def _unique_names(cls, sites: list[SiteConfig]) -> list[SiteConfig]:
         seen: set[str] = set()
-        for site in self.sites:
+        for site in sites:
             if site.name in seen:
                 raise ValueError(f"duplicate site name {site.name!r}")
             seen.add(site.name)
-        return self
+        return sites
 
     def site(self, name: str) -> SiteConfig:
         for s in self.sites:
