@@ -61,13 +61,13 @@ def decode_html(data: bytes, encoding: str | None = None) -> str:
     Order: BOM, the caller's (HTTP) charset, <meta charset>, UTF-8, then
     cp1252 (what browsers assume for undeclared Western pages).
     """
-    for bom, name in _BOMS:
+    for bom, bom_codec in _BOMS:
         if data.startswith(bom):
-            return data.decode(name, errors="replace")
+            return data.decode(bom_codec, errors="replace")
     match = _META_CHARSET.search(data[:4096])
     declared = [_codec(encoding), _codec(match.group(1).decode("ascii")) if match else None]
     for name in [*declared, "utf-8"]:
-        if name:
+        if name is not None:
             try:
                 return data.decode(name)
             except UnicodeDecodeError:
@@ -161,6 +161,7 @@ def extract_article(html: bytes | str, url: str, selectors: dict[str, str | None
     charset, when the response had one.
     """
     from trafilatura import bare_extraction
+    from trafilatura.settings import Document
     from trafilatura.utils import load_html
 
     if isinstance(html, bytes):
@@ -173,13 +174,13 @@ def extract_article(html: bytes | str, url: str, selectors: dict[str, str | None
     nodes = metadata.jsonld_nodes(tree)
     if metadata.declares_non_article(tree, nodes):
         return None
-    selectors = {k: v for k, v in (selectors or {}).items() if v}
+    chosen: dict[str, str] = {k: v for k, v in (selectors or {}).items() if v}
 
     # read everything trafilatura would prune before handing it the tree
-    sel_title = _selected_text(tree, selectors["title"]) if "title" in selectors else None
-    sel_body = _selected_body(tree, selectors["body"]) if "body" in selectors else ""
+    sel_title = _selected_text(tree, chosen["title"]) if "title" in chosen else None
+    sel_body = _selected_body(tree, chosen["body"]) if "body" in chosen else ""
     sel_date = None
-    if "date" in selectors and (raw_date := _selected_text(tree, selectors["date"])):
+    if "date" in chosen and (raw_date := _selected_text(tree, chosen["date"])):
         sel_date = metadata.parse_date(raw_date)
         if sel_date is None:
             logger.debug("date selector gave unparsable %r on %s", raw_date, url)
@@ -189,28 +190,28 @@ def extract_article(html: bytes | str, url: str, selectors: dict[str, str | None
     ld_authors = metadata.jsonld_authors(nodes)
     captions = metadata.captions(tree)
 
-    doc = bare_extraction(tree, url=url, with_metadata=True, include_comments=False,
-                          include_tables=True, favor_precision=True, deduplicate=False)
-    title = sel_title or (doc.title if doc else None)
+    result = bare_extraction(tree, url=url, with_metadata=True, include_comments=False,
+                             include_tables=True, favor_precision=True, deduplicate=False)
+    doc = result if isinstance(result, Document) else Document()
+    title = sel_title or doc.title
     if sel_body:
         text, extractor = sel_body, "selectors"
     else:
-        lines = (doc.text or "").splitlines() if doc else []
+        lines = (doc.text or "").splitlines()
         text = "\n\n".join(line.strip() for line in lines if line.strip())
         extractor = _trafilatura_version()
     if not text:
         return None
-    authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()] if doc else []
+    authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
     return Extracted(
         text=text,
         title=title,
         authors=tuple(authors or ld_authors),
-        published=sel_date or published or (doc.date if doc else None),
-        language=lang or (doc.language if doc else None),
+        published=sel_date or published or doc.date,
+        language=lang or doc.language,
         canonical_url=canonical,
-        section=tuple(metadata.section(tree, nodes, title)
-                      or (doc.categories if doc and doc.categories else [])),
-        description=doc.description if doc else None,
+        section=tuple(metadata.section(tree, nodes, title) or doc.categories or []),
+        description=doc.description,
         captions=tuple(captions),
         extractor=extractor,
     )
