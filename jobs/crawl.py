@@ -98,7 +98,7 @@ def run_site(config: Config, site_name: str, *, storage: str | None = None,
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
 
     t0 = time.monotonic()
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(NewsSpider)
     process.crawl(crawler, site=site, max_pages=max_pages)
     process.start()

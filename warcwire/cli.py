@@ -36,6 +36,10 @@ def _summary_lines(s: RunSummary) -> list[str]:
         f"  pages {s.pages}   articles {s.articles}   "
         f"archived {s.archived_bytes / 1e6:.2f} MB   errors {sum(errors.values())}",
     ]
+    skipped = {"robots.txt": s.stats.get("warcwire/skipped_robots", 0),
+               "page budget": s.stats.get("warcwire/skipped_max_pages", 0)}
+    if any(skipped.values()):
+        lines.append("  skipped: " + ", ".join(f"{v} by {k}" for k, v in skipped.items() if v))
     if errors:
         lines.append("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in errors.items()))
     lines.append(f"  stored {len(s.stored)} file(s) in {s.storage}")
@@ -84,13 +88,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
-    from normalizer.rerun import normalize_warcs_to
+    from normalizer.rerun import default_output_path, normalize_warcs_to
 
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     missing = [p for p in args.warcs if not Path(p).is_file()]
     if missing:
         raise WarcwireError(f"No such WARC file: {missing[0]}")
-    count = normalize_warcs_to([Path(p) for p in args.warcs], Path(args.out))
-    print(f"Wrote {count} article record(s) to {args.out}")
+    paths = [Path(p) for p in args.warcs]
+    out = Path(args.out) if args.out else default_output_path(paths)
+    count = normalize_warcs_to(paths, out)
+    print(f"Wrote {count} article record(s) to {out}")
     return 0
 
 
@@ -133,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example:\n  warcwire normalize archive/site/2026-11-25/*.warc.gz "
                               "--out articles.jsonl.gz", formatter_class=raw)
     p.add_argument("warcs", nargs="+", help="WARC files")
-    p.add_argument("--out", default="articles.jsonl.gz", help="output JSON Lines (gzip)")
+    p.add_argument("--out", help="output JSON Lines (gzip); default: beside the first WARC")
     p.set_defaults(func=cmd_normalize)
     return parser
 
@@ -144,7 +151,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
     except WarcwireError as exc:

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -69,8 +70,9 @@ class NewsSpider(scrapy.Spider):
         self.article_res = [re.compile(p) for p in site.article_patterns]
         self.selectors = site.selectors.model_dump()
         self._scheduled: set[str] = set()
-        self.links = LinkExtractor(allow_domains=self.allowed_domains,
-                                   deny_extensions=_ASSET_EXTENSIONS + IGNORED_EXTENSIONS)
+        # Domains are checked by in_domains: LinkExtractor's allow_domains compares the
+        # host with its port, so it rejects every link on a site served on a port.
+        self.links = LinkExtractor(deny_extensions=_ASSET_EXTENSIONS + IGNORED_EXTENSIONS)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -99,6 +101,10 @@ class NewsSpider(scrapy.Spider):
             request = self._page_request(url, depth=0, article=False)
             if request is not None:
                 yield request
+
+    def in_domains(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
     def is_article(self, url: str) -> bool:
         """Article URLs match a pattern; with no patterns every discovered page may be one."""
@@ -160,6 +166,8 @@ class NewsSpider(scrapy.Spider):
         depth = response.meta.get("ww_depth", 0)
         if depth < self.site.follow_depth:
             for link in self.links.extract_links(response):
+                if not self.in_domains(link.url):
+                    continue
                 request = self._page_request(link.url, depth + 1,
                                              article=self.is_article(link.url))
                 if request is not None:
@@ -193,6 +201,9 @@ class NewsSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         kind = classify_failure(failure)
+        if kind == "ignored":  # robots.txt said no: polite, not an error
+            self.crawler.stats.inc_value("warcwire/skipped_robots")
+            return
         self.crawler.stats.inc_value(f"warcwire/errors/{kind}")
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
