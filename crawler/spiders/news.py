@@ -18,7 +18,13 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Request, Response, TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -46,11 +52,13 @@ def classify_failure(failure: Failure) -> str:
     if failure.check(HttpError):
         status = failure.value.response.status
         return f"http_{status // 100}xx"
-    if failure.check(DNSLookupError):
+    if failure.check(DNSLookupError, CannotResolveHostError):
         return "dns"
-    if failure.check(ConnectionRefusedError):
+    if failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
         return "connection_refused"
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if failure.check(ResponseDataLossError):
+        return "data_loss"
+    if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
         return "timeout"
     if failure.check(IgnoreRequest):
         return "ignored"
@@ -98,7 +106,7 @@ class NewsSpider(scrapy.Spider):
             yield Request(url, callback=self.parse_feed, errback=self.on_error,
                           meta={"ww_kind": "feed"})
         for url in self.site.start_urls:
-            request = self._page_request(url, depth=0, article=False)
+            request = self._page_request(url, depth=0, article=self.is_article(url))
             if request is not None:
                 yield request
 
