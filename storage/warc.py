@@ -1,0 +1,350 @@
+"""Write WARC/1.1 files into the local spool, one gzip member per record.
+
+Files are written as ``<name>.warc.gz.open`` and renamed when finished, so the
+uploader only ever sees complete files. Offsets and lengths handed out here
+are those of the gzip members, which is what ``ArchiveIterator`` reports and
+what a ranged read needs to restore one record.
+
+HTTP headers are taken as ``str`` holding the wire bytes decoded as latin-1
+and are written back byte-for-byte (warcio would percent-encode non-ASCII
+values, which changes what the server sent).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+from warcio.recordbuilder import RecordBuilder
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from warcwire import __version__
+
+logger = logging.getLogger(__name__)
+
+WARC_VERSION = "WARC/1.1"
+OPEN_SUFFIX = ".open"
+TRUNCATED_REASONS = frozenset({"length", "time", "disconnect", "unspecified"})
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+Clock = Callable[[], datetime]
+FileClosedCallback = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where a record lives: storage key of the finished file plus gzip member range."""
+
+    key: str
+    offset: int
+    length: int
+
+
+def warc_date(dt: datetime) -> str:
+    """WARC/1.1 date with microseconds, always UTC."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return datetime_to_iso_date(dt, use_micros=True)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _wire(text: str) -> bytes:
+    if "\r" in text or "\n" in text:
+        raise ValueError(f"line break inside an HTTP header line: {text!r}")
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+class _WireHeaders(StatusAndHeaders):
+    """An HTTP head serialised exactly as given: first line, headers, blank line."""
+
+    def compute_headers_buffer(self, header_filter: object = None) -> None:
+        lines = [self.statusline, *(f"{name}: {value}" for name, value in self.headers)]
+        self.headers_buff = b"".join(_wire(line) + b"\r\n" for line in lines) + b"\r\n"
+
+
+class _Builder(RecordBuilder):
+    """warcio's record builder with injectable record ids and dates."""
+
+    def __init__(self, make_id: Callable[[], str], clock: Clock) -> None:
+        super().__init__(warc_version=WARC_VERSION)
+        self._make_id = make_id
+        self._clock = clock
+
+    def _make_warc_id(self) -> str:  # type: ignore[override]
+        return self._make_id()
+
+    def curr_warc_date(self) -> str:
+        return warc_date(self._clock())
+
+
+class WarcRotatingWriter:
+    """Appends exchanges to the current spool WARC and starts a new file past ``rotate_size``."""
+
+    def __init__(
+        self,
+        spool_dir: Path,
+        site: str,
+        *,
+        prefix: str = "warcwire",
+        rotate_size: int = 1_000_000_000,
+        warcinfo: Mapping[str, str],
+        host: str | None = None,
+        clock: Clock | None = None,
+        record_id_maker: Callable[[], str] | None = None,
+        on_file_closed: Iterable[FileClosedCallback] = (),
+    ) -> None:
+        for label, value in (("site", site), ("prefix", prefix)):
+            if not _SAFE_NAME.match(value):
+                raise ValueError(f"WARC {label} {value!r} must match {_SAFE_NAME.pattern}")
+        if rotate_size <= 0:
+            raise ValueError(f"rotate_size must be positive, got {rotate_size}")
+        self.spool_dir = Path(spool_dir)
+        self.site = site
+        self.prefix = prefix
+        self.rotate_size = rotate_size
+        self.warcinfo = dict(warcinfo)
+        self.host = re.sub(r"[^A-Za-z0-9.\-]", "-", host or socket.gethostname()) or "localhost"
+        self.clock: Clock = clock or _utcnow
+        self.new_record_id: Callable[[], str] = (
+            record_id_maker or StatusAndHeadersParser.make_warc_id
+        )
+        self.on_file_closed: list[FileClosedCallback] = list(on_file_closed)
+        self.records = 0
+        self.bytes_written = 0
+        self.files = 0
+        self.finished: list[Path] = []
+        self._builder = _Builder(self.new_record_id, self.clock)
+        self._serial = 0
+        self._lock = threading.Lock()
+        self._current: _OpenFile | None = None
+
+    # -- building records ------------------------------------------------
+
+    def make_request_record(
+        self,
+        url: str,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes = b"",
+        *,
+        protocol: str = "HTTP/1.1",
+        ip: str | None = None,
+        date: datetime | None = None,
+        concurrent_to: str | None = None,
+        record_id: str | None = None,
+        warc_protocol: str | None = None,
+    ) -> ArcWarcRecord:
+        """A ``request`` record whose block is ``METHOD target protocol``, headers, body."""
+        return self._http_record(
+            "request", url, f"{method} {target} {protocol}", headers, body,
+            ip=ip, date=date, concurrent_to=concurrent_to, record_id=record_id,
+            warc_protocol=warc_protocol, truncated=None,
+        )
+
+    def make_response_record(
+        self,
+        url: str,
+        status_line: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        *,
+        ip: str | None = None,
+        date: datetime | None = None,
+        truncated: str | None = None,
+        concurrent_to: str | None = None,
+        record_id: str | None = None,
+        warc_protocol: str | None = None,
+    ) -> ArcWarcRecord:
+        """A ``response`` record; ``body`` is the payload as received (transfer coding removed)."""
+        return self._http_record(
+            "response", url, status_line, headers, body,
+            ip=ip, date=date, concurrent_to=concurrent_to, record_id=record_id,
+            warc_protocol=warc_protocol, truncated=truncated,
+        )
+
+    def _http_record(
+        self,
+        rec_type: str,
+        url: str,
+        first_line: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        *,
+        ip: str | None,
+        date: datetime | None,
+        concurrent_to: str | None,
+        record_id: str | None,
+        warc_protocol: str | None,
+        truncated: str | None,
+    ) -> ArcWarcRecord:
+        if truncated is not None and truncated not in TRUNCATED_REASONS:
+            raise ValueError(
+                f"WARC-Truncated {truncated!r} is not one of {sorted(TRUNCATED_REASONS)}"
+            )
+        fields = [
+            ("WARC-Type", rec_type),
+            ("WARC-Record-ID", record_id or self.new_record_id()),
+            ("WARC-Date", warc_date(date or self.clock())),
+            ("WARC-Target-URI", url),
+        ]
+        optional = (
+            ("WARC-IP-Address", ip),
+            ("WARC-Concurrent-To", concurrent_to),
+            ("WARC-Protocol", warc_protocol),
+            ("WARC-Truncated", truncated),
+        )
+        fields += [(name, value) for name, value in optional if value]
+        return self._builder.create_warc_record(
+            url,
+            rec_type,
+            payload=BytesIO(body),
+            length=len(body),
+            warc_headers=StatusAndHeaders("", fields, protocol=WARC_VERSION),
+            http_headers=_WireHeaders(first_line, list(headers)),
+        )
+
+    # -- writing ---------------------------------------------------------
+
+    @property
+    def current_path(self) -> Path | None:
+        """The ``.open`` file being written, if any."""
+        return self._current.path if self._current else None
+
+    def write_exchange(
+        self, request: ArcWarcRecord, response: ArcWarcRecord, *more: ArcWarcRecord
+    ) -> RecordLocation:
+        """Write one capture event to a single file; returns where the response record is."""
+        locations = self.write_records([request, response, *more])
+        return locations[1]
+
+    def write_records(self, records: Sequence[ArcWarcRecord]) -> list[RecordLocation]:
+        """Write records contiguously into one file, flushed; rotate afterwards if full."""
+        with self._lock:
+            current = self._current or self._open_new_file()
+            out = current.file
+            start = out.tell()
+            spans: list[tuple[int, int]] = []
+            try:
+                for record in records:
+                    offset = out.tell()
+                    current.writer.write_record(record)
+                    spans.append((offset, out.tell() - offset))
+                out.flush()
+            except BaseException:
+                # Leave the file ending on a whole record so it stays valid.
+                out.seek(start)
+                out.truncate()
+                raise
+            end = out.tell()
+            self.records += len(records)
+            self.bytes_written += end - start
+            key = _final_path(current.path).relative_to(self.spool_dir).as_posix()
+            if end >= self.rotate_size:
+                self._close_current()
+        return [RecordLocation(key, offset, length) for offset, length in spans]
+
+    def close(self) -> list[Path]:
+        """Finish the current file; returns every file this writer finished, in order."""
+        with self._lock:
+            self._close_current()
+            return list(self.finished)
+
+    def __enter__(self) -> WarcRotatingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open_new_file(self) -> _OpenFile:
+        now = self.clock().astimezone(UTC)
+        folder = self.spool_dir / self.site / now.strftime("%Y-%m-%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = now.strftime("%Y%m%d%H%M%S") + f"{now.microsecond // 1000:03d}"
+        while True:
+            name = f"{self.prefix}-{self.site}-{stamp}-{self._serial:05d}-{self.host}.warc.gz"
+            self._serial += 1
+            final = folder / name
+            open_path = folder / (name + OPEN_SUFFIX)
+            if not final.exists() and not open_path.exists():
+                break
+        out = open(open_path, "xb")  # noqa: SIM115 - closed in _close_current
+        current = _OpenFile(out, WARCWriter(out, gzip=True, warc_version=WARC_VERSION), open_path)
+        self.files += 1
+        info = {
+            "software": f"warcwire/{__version__} warcio/{version('warcio')}",
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/"
+            "specifications/warc-format/warc-1.1/",
+        }
+        # caller fields add to these but never replace what the file really is
+        info.update((k, v) for k, v in self.warcinfo.items() if k not in info)
+        current.writer.write_record(self._builder.create_warcinfo_record(name, info))
+        out.flush()
+        self.records += 1
+        self.bytes_written += out.tell()
+        self._current = current
+        logger.debug("Started WARC %s", open_path)
+        return current
+
+    def _close_current(self) -> None:
+        current, self._current = self._current, None
+        if current is None:
+            return
+        current.file.flush()
+        os.fsync(current.file.fileno())
+        current.file.close()
+        final = _final_path(current.path)
+        os.replace(current.path, final)
+        _fsync_dir(final.parent)
+        self.finished.append(final)
+        logger.info("Finished WARC %s (%d bytes)", final, final.stat().st_size)
+        for callback in self.on_file_closed:
+            try:
+                callback(final)
+            except Exception:
+                logger.exception("on_file_closed callback %r failed for %s", callback, final)
+
+
+@dataclass
+class _OpenFile:
+    file: BinaryIO
+    writer: WARCWriter
+    path: Path  # with the .open suffix
+
+
+def _final_path(open_path: Path) -> Path:
+    return open_path.with_name(open_path.name.removesuffix(OPEN_SUFFIX))
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the rename durable; not every platform lets a directory be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
