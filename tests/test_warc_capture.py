@@ -368,6 +368,30 @@ def test_spool_dir_is_required() -> None:
         WarcCaptureMiddleware.from_crawler(get_crawler(settings_dict={}))
 
 
+def test_finished_files_are_announced_with_their_key(tmp_path: Path) -> None:
+    from scrapy import Request
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from crawler.warc_capture import WarcCaptureMiddleware, warc_file_closed
+
+    crawler = get_crawler(settings_dict={"WARCWIRE_SPOOL_DIR": str(tmp_path),
+                                         "WARCWIRE_SITE": "s1", "WARCWIRE_RUN_ID": "r9"})
+    mw = WarcCaptureMiddleware.from_crawler(crawler)
+    announced: list[tuple[Path, str]] = []
+    crawler.signals.connect(lambda path, key: announced.append((path, key)),
+                            signal=warc_file_closed, weak=False)
+    request = Request("http://example.com/")
+    mw.process_request(request)
+    mw.process_response(request, Response("http://example.com/", body=b"hi"))
+    mw.spider_closed(None)
+    ((path, key),) = announced
+    assert key == request.meta["warc_location"]["key"] == path.relative_to(tmp_path).as_posix()
+    assert key.startswith("s1/") and path.exists()
+    info = read_warc(path)[0].payload.decode()
+    assert "site: s1\r\n" in info and "run-id: r9\r\n" in info
+
+
 def test_h2_ipv6_unknown_status_and_cut_body(tmp_path: Path) -> None:
     import ipaddress
 
