@@ -49,6 +49,9 @@ LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's own skips the check for requests made while robots.txt downloads.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robotstxt.SharedRobotsTxtMiddleware": 100,
     # Above HttpCompression (590), Redirect (600) and Cookies (700): sees raw bodies,
     # unfollowed redirects and the final request headers.
     "crawler.warc_capture.WarcCaptureMiddleware": 950,

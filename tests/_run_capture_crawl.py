@@ -103,7 +103,11 @@ def crawl_main(base: str, refused: str, spool: str, out: str) -> None:
             results.append({"url": failure.request.url, "error": repr(failure.value)})
 
     process = CrawlerProcess(settings={
-        "DOWNLOADER_MIDDLEWARES": {"crawler.warc_capture.WarcCaptureMiddleware": 950},
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.warc_capture.WarcCaptureMiddleware": 950,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.robotstxt.SharedRobotsTxtMiddleware": 100,
+        },
         "DOWNLOAD_FAIL_ON_DATALOSS": False,
         "DOWNLOAD_TIMEOUT": 20,
         "HTTPERROR_ALLOW_ALL": True,
