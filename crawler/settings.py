@@ -5,7 +5,6 @@ The module-level names are the project defaults (``scrapy.cfg`` points here).
 
 warcwire's own settings, with their defaults:
 
-- ``WARCWIRE_CONFIG_DIGEST`` (``""``): digest of sites.yaml, written to warcinfo.
 - ``WARCWIRE_EXTRACT`` (``True``): extract articles during the crawl; off = archive only.
 - ``WARCWIRE_EXTRACT_WORKERS`` (``-1``): extraction processes; -1 = one per core, 0 = inline.
 - ``WARCWIRE_PROGRESS`` (``False``): show a progress line (the CLI turns it on).
@@ -25,7 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from warcwire import __version__
 from warcwire.config import Config, SiteConfig
 
 BOT_NAME = "warcwire"
@@ -88,16 +86,9 @@ def crawl_settings(config: Config, site: SiteConfig, *, run_id: str, storage: st
         "WARCWIRE_STORAGE_URI": storage,
         "WARCWIRE_EXTRACT": extract,
         "WARCWIRE_PROGRESS": progress,
-        "WARCWIRE_CONFIG_DIGEST": config.digest,
         "WARCWIRE_WARC_PREFIX": config.warc.prefix,
         "WARCWIRE_WARC_ROTATE_SIZE": config.warc.rotate_size,
         "WARCWIRE_WARC_MAX_BODY_SIZE": config.warc.max_body_size,
-        "WARCWIRE_WARCINFO": {
-            "software": f"warcwire/{__version__}",
-            "isPartOf": site.name,
-            "warcwire-run-id": run_id,
-            "warcwire-config-digest": config.digest,
-            "http-header-user-agent": config.user_agent,
-            "robots": "obey" if p.obey_robots else "ignore",
-        },
+        # site, run id, user agent and robots policy are added by the capture middleware
+        "WARCWIRE_WARCINFO": {"isPartOf": site.name, "config-digest": config.digest},
     }

@@ -15,6 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task, threads
 
+from crawler.warc_capture import warc_file_closed
 from storage import Store, get_store
 from storage.spool import Spool
 
@@ -39,14 +40,19 @@ class SpoolUploader:
         ext = cls(Spool(Path(spool_dir)), get_store(uri), interval)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.file_closed, signal=warc_file_closed)
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
         self.loop = task.LoopingCall(self.tick)
         self.loop.start(self.interval, now=False)
 
+    def file_closed(self, path: Path, key: str) -> None:
+        """A WARC rotated mid-crawl: store it now rather than at the next tick."""
+        self.tick()
+
     def tick(self) -> None:
-        if self.busy or not self.spool.pending():
+        if self.busy or not self.spool.pending() or (self.loop and not self.loop.running):
             return
         self.busy = True
         d = threads.deferToThread(self.spool.flush, self.store)

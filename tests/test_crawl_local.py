@@ -121,3 +121,27 @@ def test_normalize_rerun_from_archived_warcs(local_crawl: dict, tmp_path: Path) 
     for url, rec in crawled.items():
         assert rerun[url]["content_hash"] == rec["content_hash"], url
         assert rerun[url]["warc"]["offset"] == rec["warc"]["offset"]
+
+
+def test_rotation_stores_every_file_and_locations_stay_right(news_site: str, tmp_path: Path
+                                                             ) -> None:
+    archive = tmp_path / "archive"
+    config = write_config(tmp_path, [site_entry(news_site)], storage=str(archive),
+                          warc={"rotate_size": "20kB"})
+    result = run_cli("crawl", "sample-news", "--config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    warcs = sorted(archive.rglob("*.warc.gz"))
+    assert len(warcs) >= 3, warcs
+    serials = sorted(int(re.search(r"-\d{17}-(\d{5})-", w.name).group(1)) for w in warcs)
+    assert serials == list(range(len(warcs)))
+    warcio_check(warcs)
+    for warc in warcs:  # every file starts with its own warcinfo record
+        assert read_records(warc.read_bytes(), warc.name)[0].type == "warcinfo"
+    (jsonl,) = archive.rglob("*.jsonl.gz")
+    for rec in read_jsonl_gz(jsonl.read_bytes()):
+        loc = rec["warc"]
+        with open(archive / loc["key"], "rb") as f:
+            f.seek(loc["offset"])
+            (resp,) = read_records(f.read(loc["length"]), loc["key"])
+        assert resp.uri == rec["url"]
+    assert not [p for p in (tmp_path / "spool").rglob("*") if p.is_file()]
