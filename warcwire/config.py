@@ -116,6 +116,7 @@ class SiteConfig(_Model):
     politeness: Politeness = Politeness()
     selectors: Selectors = Selectors()
     schedule: str | None = None
+    time_limit: int | None = Field(None, ge=1, description="Seconds; default scheduler.time_limit.")
 
     @field_validator("start_urls", "sitemaps", "feeds")
     @classmethod
@@ -165,12 +166,39 @@ class WarcSettings(_Model):
     prefix: str = Field("warcwire", pattern=r"^[A-Za-z0-9_\-]+$")
 
 
+def _check_listen(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port such as 127.0.0.1:8740, got {value!r}")
+    return value
+
+
+class SchedulerSettings(_Model):
+    listen: str = Field("127.0.0.1:8740", description="host:port of the control API.")
+    max_parallel: int = Field(0, ge=0, description="Crawls at once; 0 = number of cores.")
+    misfire_grace_time: int = Field(3600, ge=1, description="Seconds a missed run may be late.")
+    time_limit: int = Field(21600, ge=1, description="Default seconds one crawl may take.")
+    stop_grace: int = Field(60, ge=0, description="Seconds running crawls get on shutdown.")
+
+    _listen = field_validator("listen")(lambda v: _check_listen(v))
+
+
+class ReviewSettings(_Model):
+    listen: str = Field("127.0.0.1:8750", description="host:port of the review web page.")
+
+    _listen = field_validator("listen")(lambda v: _check_listen(v))
+
+
 class Config(_Model):
     storage: str = "./archive"
+    data_dir: str = Field(".warcwire", description="State: database, job store, logs.")
+    database: str = Field("", description="SQLAlchemy URL; empty = SQLite in data_dir.")
     spool_dir: str = ".warcwire/spool"
     user_agent: str = DEFAULT_USER_AGENT
     timezone: str = "UTC"
     warc: WarcSettings = WarcSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    review: ReviewSettings = ReviewSettings()
     sites: list[SiteConfig] = Field(min_length=1)
 
     # where the config came from, for messages and the warcinfo record
@@ -186,6 +214,13 @@ class Config(_Model):
                 raise ValueError(f"duplicate site name {site.name!r}")
             seen.add(site.name)
         return sites
+
+    @property
+    def database_url(self) -> str:
+        """Run history, scheduler jobs and the capture catalog live here."""
+        if self.database:
+            return self.database
+        return f"sqlite:///{Path(self.data_dir).resolve() / 'warcwire.db'}"
 
     def site(self, name: str) -> SiteConfig:
         for s in self.sites:

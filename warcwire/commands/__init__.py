@@ -1,0 +1,11 @@
+"""One module per CLI verb; each has ``register(subparsers)``.
+
+Add a verb by writing its module and naming it here.
+"""
+
+COMMANDS = [
+    "warcwire.commands.crawl",
+    "warcwire.commands.sites",
+    "warcwire.commands.demo",
+    "warcwire.commands.normalize",
+]

@@ -1,0 +1,44 @@
+"""Pieces shared by several verbs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobs.crawl import RunSummary
+
+RAW = argparse.RawDescriptionHelpFormatter
+
+
+def default_config() -> str:
+    return os.environ.get("WARCWIRE_CONFIG", "sites.yaml")
+
+
+def add_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=default_config(),
+                        help="sites config (default: $WARCWIRE_CONFIG or sites.yaml)")
+
+
+def summary_lines(s: RunSummary) -> list[str]:
+    """The end-of-run report a person reads after a crawl."""
+    errors = s.errors
+    lines = [
+        f"Crawled {s.site} (run {s.run_id}) in {s.elapsed:.1f}s",
+        f"  pages {s.pages}   articles {s.articles}   "
+        f"archived {s.archived_bytes / 1e6:.2f} MB   errors {sum(errors.values())}",
+    ]
+    skipped = {"robots.txt": s.stats.get("warcwire/skipped_robots", 0),
+               "page budget": s.stats.get("warcwire/skipped_max_pages", 0)}
+    if any(skipped.values()):
+        lines.append("  skipped: " + ", ".join(f"{v} by {k}" for k, v in skipped.items() if v))
+    if errors:
+        lines.append("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in errors.items()))
+    lines.append(f"  stored {len(s.stored)} file(s) in {s.storage}")
+    lines += [f"    {loc}" for loc in s.stored]
+    if s.kept:
+        lines.append(f"  NOT stored: {len(s.kept)} file(s) kept in the spool {s.spool_dir}; "
+                     "the next run uploads them")
+        lines += [f"    {path}: {why}" for path, why in s.kept]
+    return lines
