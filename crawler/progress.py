@@ -17,6 +17,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 from twisted.internet import task
 
+from warcwire.humanize import human_bytes
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,9 +27,11 @@ def error_count(stats: dict) -> int:
 
 
 def progress_line(stats: dict, elapsed: float) -> str:
-    mb = stats.get("warc/bytes", 0) / 1e6
-    return (f"pages {stats.get('warcwire/pages', 0)}  articles {stats.get('warcwire/articles', 0)}"
-            f"  archived {mb:.1f} MB  errors {error_count(stats)}  {elapsed:.0f}s")
+    pages = stats.get("warcwire/pages", 0)
+    rate = pages / elapsed if elapsed > 0 else 0.0
+    return (f"pages {pages} ({rate:.1f}/s)  articles {stats.get('warcwire/articles', 0)}"
+            f"  archived {human_bytes(stats.get('warc/bytes', 0))}"
+            f"  errors {error_count(stats)}  {elapsed:.0f}s")
 
 
 class Progress:

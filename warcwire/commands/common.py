@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from jobs.crawl import RunSummary
 
+from warcwire.humanize import human_bytes
+
 RAW = argparse.RawDescriptionHelpFormatter
 
 
@@ -27,7 +29,7 @@ def summary_lines(s: RunSummary) -> list[str]:
     lines = [
         f"Crawled {s.site} (run {s.run_id}) in {s.elapsed:.1f}s",
         f"  pages {s.pages}   articles {s.articles}   "
-        f"archived {s.archived_bytes / 1e6:.2f} MB   errors {sum(errors.values())}",
+        f"archived {human_bytes(s.archived_bytes)}   errors {sum(errors.values())}",
     ]
     skipped = {"robots.txt": s.stats.get("warcwire/skipped_robots", 0),
                "page budget": s.stats.get("warcwire/skipped_max_pages", 0)}
