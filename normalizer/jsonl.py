@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from normalizer.record import ArticleRecord
+from storage.durable import OPEN_SUFFIX, fsync_dir
 
 logger = logging.getLogger(__name__)
 
-OPEN_SUFFIX = ".open"
 ARTICLES_SUFFIX = ".articles.v1.jsonl.gz"
 
 
@@ -89,7 +89,7 @@ class JsonlFile:
         os.fsync(self._raw.fileno())
         self._raw.close()
         os.replace(self.open_path, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self._final = self.path
         logger.info("wrote %d article records to %s", self._count, self.path)
         return self.path
@@ -107,20 +107,6 @@ class JsonlFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the rename itself durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class JsonlWriter(JsonlFile):

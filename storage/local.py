@@ -17,6 +17,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from storage.base import StoredObject
+from storage.durable import fsync_dir
 from warcwire.exceptions import StorageError, VerificationError
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class LocalStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             size, md5 = self._copy(source, tmp)
             os.replace(tmp, dest)
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StorageError(f"Cannot store {source} as {dest}: {exc}") from exc
@@ -161,17 +162,3 @@ class LocalStore:
     def location(self, key: str) -> str:
         """The absolute path of ``key``."""
         return str(self._path(key))
-
-
-def _fsync_dir(path: Path) -> None:
-    """Persist the rename itself; not every platform can open a directory."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.base import Store, StoredObject
+from storage.durable import OPEN_SUFFIX
 from storage.local import is_temp_name
 from warcwire.exceptions import StorageError
 
 logger = logging.getLogger(__name__)
 
-OPEN_SUFFIX = ".open"
 
 # Called after each file with (files handled so far, files in this flush, path).
 ProgressCallback = Callable[[int, int, Path], None]

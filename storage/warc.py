@@ -31,12 +31,12 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from storage.durable import OPEN_SUFFIX, fsync_dir
 from warcwire import __version__
 
 logger = logging.getLogger(__name__)
 
 WARC_VERSION = "WARC/1.1"
-OPEN_SUFFIX = ".open"
 TRUNCATED_REASONS = frozenset({"length", "time", "disconnect", "unspecified"})
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
@@ -315,7 +315,7 @@ class WarcRotatingWriter:
         current.file.close()
         final = _final_path(current.path)
         os.replace(current.path, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         self.finished.append(final)
         logger.info("Finished WARC %s (%d bytes)", final, final.stat().st_size)
         for callback in self.on_file_closed:
@@ -334,17 +334,3 @@ class _OpenFile:
 
 def _final_path(open_path: Path) -> Path:
     return open_path.with_name(open_path.name.removesuffix(OPEN_SUFFIX))
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the rename durable; not every platform lets a directory be opened."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
