@@ -287,7 +287,7 @@ class WarcRotatingWriter:
             open_path = folder / (name + OPEN_SUFFIX)
             if not final.exists() and not open_path.exists():
                 break
-        out = open(open_path, "xb")  # noqa: SIM115 - closed in _close_current
+        out = _create(open_path)
         current = _OpenFile(out, WARCWriter(out, gzip=True, warc_version=WARC_VERSION), open_path)
         self.files += 1
         info = {
@@ -330,6 +330,16 @@ class _OpenFile:
     file: BinaryIO
     writer: WARCWriter
     path: Path  # with the .open suffix
+
+
+def _create(path: Path) -> BinaryIO:
+    """Create ``path`` exclusively, re-making its folder if the spool pruned it meanwhile."""
+    for _ in range(3):
+        try:
+            return open(path, "xb")  # noqa: SIM115 - closed in _close_current
+        except FileNotFoundError:  # the uploader removes folders it empties
+            path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "xb")  # noqa: SIM115
 
 
 def _final_path(open_path: Path) -> Path:
