@@ -61,3 +61,40 @@ class VerificationError(StorageError):
 
     def __init__(self, location: str, reason: str) -> None:
         super().__init__(f"Stored object {location} failed verification: {reason}")
+
+
+class CatalogError(WarcwireError):
+    """The capture catalog database cannot be opened or queried."""
+
+
+class CaptureNotFound(WarcwireError):
+    """No capture matches a URL (or capture id) in the catalog."""
+
+    def __init__(self, url: str, at: str | None = None, hint: str = "") -> None:
+        self.url = url
+        self.at = at
+        when = f" at or near {at}" if at else ""
+        hint = hint or "check the URL, or run 'warcwire reindex' to rebuild the catalog"
+        super().__init__(f"No capture of {url}{when} in the catalog; {hint}")
+
+
+class RestoreError(WarcwireError):
+    """A capture was found but cannot be written out as asked."""
+
+
+class UnsafeOutputPath(RestoreError):
+    """An output file would land outside the folder it was meant for."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, folder: str) -> None:
+        super().__init__(f"Refusing to write {path}: it is outside the target folder {folder}")
+
+
+class OutputExists(RestoreError):
+    """Restore never overwrites a file unless asked to."""
+
+    exit_code = 2
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} already exists; pass --force to overwrite it")

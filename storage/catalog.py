@@ -1,0 +1,488 @@
+"""The capture catalog: every archived capture and extracted article, searchable.
+
+SQLAlchemy Core on SQLite (default, under ``data_dir``) or PostgreSQL (by URL).
+The WARCs stay the source of truth; ``warcwire reindex`` rebuilds all of this
+from storage alone (see :mod:`storage.indexer`).
+
+API (the review UI and the CLI use these; keep them stable)::
+
+    cat = Catalog("sqlite:///.warcwire/warcwire.db")   # or postgresql+psycopg://...
+    cat.add_captures(rows) -> int          # dicts as CdxjEntry.as_row() gives; new rows
+    cat.add_articles(records) -> int       # normalizer JSONL dicts; new rows
+    cat.captures(url, match="exact"|"prefix") -> list[Capture]   # oldest first
+    cat.closest(url, at=None) -> Capture   # nearest to a 14-digit timestamp, latest if
+                                           # None; raises CaptureNotFound
+    cat.search(url=, site=, since=, until=, text=, mime=, limit=50, offset=0)
+        -> list[SearchHit]                 # newest first, or best match first with text
+    cat.get(capture_id) -> Capture | None
+    cat.article(capture_id) -> dict | None # the JSONL record as stored
+    cat.versions(url) -> list[Capture]     # 2xx captures whose digest changed, oldest first
+    cat.sites() -> list[str]
+    cat.count() -> int
+    cat.clear(site=None) -> None
+
+URLs match as CDX servers match them: through their SURT key, so scheme,
+``www.``, host case, default port and query-parameter order do not matter.
+``prefix`` matches every URL whose key starts with the given URL's key (a URL
+ending in ``/`` matches only below that path). Timestamps are 14-digit UTC
+strings; ``since``/``until`` also take shorter prefixes ("2026", "20261125").
+
+Inserts are idempotent: a capture is unique by (filename, offset), an article by
+the (key, offset) of its WARC record, so indexing the same WARC twice adds
+nothing. Articles join captures on that pair, in whichever order they arrive.
+
+Full-text search covers article title, description and text: SQLite FTS5 with
+the porter stemmer, or a stored tsvector ('english') with a GIN index on
+PostgreSQL. Snippets mark matched words with ``MARK_START``/``MARK_END``;
+:meth:`SearchHit.snippet_html` escapes the rest and turns marks into ``<mark>``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Computed,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    column,
+    create_engine,
+    event,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from storage.cdxj import surt_key
+from warcwire.exceptions import CaptureNotFound, CatalogError
+
+MARK_START = "\x02"
+MARK_END = "\x03"
+BATCH = 5000
+_SNIPPET_CHARS = 240
+
+# bytewise ordering for SURT range scans on PostgreSQL, as SQLite's BINARY does
+_Key = String().with_variant(String(collation="C"), "postgresql")
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One archived capture: where its WARC record is and what it was."""
+
+    id: int
+    surt: str
+    url: str
+    timestamp: str  # 14 digits, UTC
+    status: int | None
+    mime: str | None
+    digest: str | None
+    length: int
+    offset: int
+    filename: str  # storage key of the WARC, relative to the storage root
+    site: str
+    run_id: str
+
+    @property
+    def datetime(self) -> datetime:
+        return datetime.strptime(self.timestamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A capture found by :meth:`Catalog.search`, with its article title if any."""
+
+    capture: Capture
+    title: str | None
+    snippet: str  # plain text; matched words between MARK_START and MARK_END
+    published: str | None = None
+
+    @property
+    def snippet_text(self) -> str:
+        return self.snippet.replace(MARK_START, "").replace(MARK_END, "")
+
+    def snippet_html(self) -> str:
+        escaped = html.escape(self.snippet)
+        return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+
+
+def _tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
+    captures = Table(
+        "captures", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("surt", _Key, nullable=False),
+        Column("url", Text, nullable=False),
+        Column("timestamp", String(14), nullable=False),
+        Column("status", Integer),
+        Column("mime", String(255)),
+        Column("digest", String(128)),
+        Column("length", BigInteger, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("filename", _Key, nullable=False),
+        Column("site", String(64), nullable=False),
+        Column("run_id", String(64), nullable=False),
+        UniqueConstraint("filename", "offset", name="uq_captures_record"),
+        Index("ix_captures_surt_ts", "surt", "timestamp"),
+        Index("ix_captures_site_ts", "site", "timestamp"),
+        Index("ix_captures_ts", "timestamp"),
+    )
+    extra = []
+    if dialect == "postgresql":
+        extra.append(Column("tsv", postgresql.TSVECTOR, Computed(
+            "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(description, '')"
+            " || ' ' || coalesce(text, ''))", persisted=True)))
+    articles = Table(
+        "articles", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("filename", _Key, nullable=False),  # WARC key of the response record
+        Column("offset", BigInteger, nullable=False),
+        Column("url", Text, nullable=False),
+        Column("title", Text),
+        Column("description", Text),
+        Column("published", String(64)),
+        Column("language", String(16)),
+        Column("site", String(64), nullable=False),
+        Column("run_id", String(64), nullable=False),
+        Column("text", Text, nullable=False),
+        Column("content_hash", String(80)),
+        Column("record", Text, nullable=False),  # the whole JSONL record
+        *extra,
+        UniqueConstraint("filename", "offset", name="uq_articles_record"),
+        Index("ix_articles_site", "site"),
+    )
+    if dialect == "postgresql":
+        Index("ix_articles_tsv", articles.c.tsv, postgresql_using="gin")
+    return captures, articles
+
+
+_SQLITE_FTS = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
+    "title, description, text, content='articles', content_rowid='id', "
+    "tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS articles_fts_ai AFTER INSERT ON articles BEGIN "
+    "INSERT INTO articles_fts(rowid, title, description, text) "
+    "VALUES (new.id, new.title, new.description, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS articles_fts_ad AFTER DELETE ON articles BEGIN "
+    "INSERT INTO articles_fts(articles_fts, rowid, title, description, text) "
+    "VALUES ('delete', old.id, old.title, old.description, old.text); END",
+]
+
+
+def pad_timestamp(value: str, *, high: bool = False) -> str:
+    """A 14-digit timestamp from a prefix such as "2026" or "202611251200"."""
+    digits = "".join(ch for ch in str(value) if ch.isdigit())
+    if not digits or len(digits) > 14:
+        raise ValueError(f"expected a timestamp of up to 14 digits (YYYYMMDDhhmmss), got {value!r}")
+    if high:
+        return (digits + "99991231235959"[len(digits):])[:14]
+    return (digits + "00000101000000"[len(digits):])[:14]
+
+
+def _ts_datetime(ts: str) -> datetime:
+    return datetime.strptime(ts, "%Y%m%d%H%M%S")
+
+
+def _prefix_end(prefix: str) -> str:
+    """The smallest string greater than every string starting with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class Catalog:
+    """Captures and articles in a SQL database; see the module docstring for the API."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+        self.url = url
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise CatalogError(f"Invalid database URL '{url}': {exc}") from None
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise CatalogError(
+                f"Unsupported catalog database '{self.dialect}' in '{url}'; "
+                "use sqlite:///path.db or postgresql+psycopg://user@host/db")
+        if self.dialect == "postgresql" and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if engine is None:
+            kwargs: dict[str, Any] = {}
+            if self.dialect == "sqlite":
+                kwargs["connect_args"] = {"timeout": 30}
+            engine = create_engine(parsed, **kwargs)
+            if self.dialect == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+        self.engine = engine
+        self.metadata = MetaData()
+        self.t_captures, self.t_articles = _tables(self.metadata, self.dialect)
+        with self._errors("creating the tables of"):
+            self.metadata.create_all(self.engine)
+            if self.dialect == "sqlite":
+                with self.engine.begin() as conn:
+                    for ddl in _SQLITE_FTS:
+                        conn.exec_driver_sql(ddl)
+
+    def __repr__(self) -> str:
+        return f"Catalog({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            where = make_url(self.url).render_as_string(hide_password=True)
+            detail = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            raise CatalogError(f"Catalog database {where} failed while {action} it: "
+                               f"{detail}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing ---------------------------------------------------------
+
+    def _insert(self, table: Table) -> Any:
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return dialect_insert(table).on_conflict_do_nothing(
+            index_elements=["filename", "offset"])
+
+    def _insert_batches(self, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+        added = 0
+        batch: list[dict[str, Any]] = []
+        with self._errors("writing to"), self.engine.begin() as conn:
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= BATCH:
+                    added += self._run_batch(conn, table, batch)
+                    batch = []
+            if batch:
+                added += self._run_batch(conn, table, batch)
+        return added
+
+    def _run_batch(self, conn: Connection, table: Table, batch: list[dict[str, Any]]) -> int:
+        # RETURNING counts exactly the rows that were new, on both dialects
+        result = conn.execute(self._insert(table).returning(table.c.id), batch)
+        return len(result.all())
+
+    def add_captures(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Add capture rows (``CdxjEntry.as_row()`` dicts); returns how many were new."""
+        def prepare() -> Iterator[dict[str, Any]]:
+            for row in rows:
+                url = str(row["url"])
+                yield {
+                    "surt": row.get("surt") or surt_key(url), "url": url,
+                    "timestamp": pad_timestamp(str(row["timestamp"])),
+                    "status": None if row.get("status") in (None, "", "-") else
+                    int(row["status"]),
+                    "mime": row.get("mime"), "digest": row.get("digest"),
+                    "length": int(row["length"]), "offset": int(row["offset"]),
+                    "filename": str(row["filename"]), "site": str(row["site"]),
+                    "run_id": str(row.get("run_id") or ""),
+                }
+        return self._insert_batches(self.t_captures, prepare())
+
+    def add_articles(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Add normalizer article records; records without a WARC location are skipped."""
+        def prepare() -> Iterator[dict[str, Any]]:
+            for rec in records:
+                warc = rec.get("warc")
+                if not warc:
+                    continue
+                yield {
+                    "filename": str(warc["key"]), "offset": int(warc["offset"]),
+                    "url": str(rec["url"]), "title": rec.get("title"),
+                    "description": rec.get("description"), "published": rec.get("published"),
+                    "language": rec.get("language"), "site": str(rec.get("site") or ""),
+                    "run_id": str(rec.get("run_id") or ""), "text": str(rec.get("text") or ""),
+                    "content_hash": rec.get("content_hash"),
+                    "record": json.dumps(dict(rec), ensure_ascii=False),
+                }
+        return self._insert_batches(self.t_articles, prepare())
+
+    def clear(self, site: str | None = None) -> None:
+        """Forget every capture and article (of ``site`` only, if given)."""
+        with self._errors("clearing"), self.engine.begin() as conn:
+            for table in (self.t_articles, self.t_captures):
+                stmt = table.delete()
+                if site is not None:
+                    stmt = stmt.where(table.c.site == site)
+                conn.execute(stmt)
+
+    # -- reading ---------------------------------------------------------
+
+    def _capture(self, row: Any) -> Capture:
+        m = row._mapping
+        return Capture(id=m["id"], surt=m["surt"], url=m["url"], timestamp=m["timestamp"],
+                       status=m["status"], mime=m["mime"], digest=m["digest"],
+                       length=m["length"], offset=m["offset"], filename=m["filename"],
+                       site=m["site"], run_id=m["run_id"])
+
+    def _query(self, stmt: Any) -> list[Any]:
+        with self._errors("reading"), self.engine.connect() as conn:
+            return list(conn.execute(stmt))
+
+    def _url_filter(self, url: str, match: str) -> Any:
+        c = self.t_captures.c
+        key = surt_key(url)
+        if match == "exact":
+            return c.surt == key
+        if match != "prefix":
+            raise ValueError(f"match must be 'exact' or 'prefix', got {match!r}")
+        if url.endswith("/") and not key.endswith("/"):
+            key += "/"
+        return and_(c.surt >= key, c.surt < _prefix_end(key))
+
+    def captures(self, url: str, *, match: Literal["exact", "prefix"] = "exact"
+                 ) -> list[Capture]:
+        """Captures of ``url`` (or below it, with ``match="prefix"``), oldest first."""
+        c = self.t_captures.c
+        stmt = select(self.t_captures).where(self._url_filter(url, match)).order_by(
+            c.timestamp, c.surt, c.id)
+        return [self._capture(r) for r in self._query(stmt)]
+
+    def closest(self, url: str, at: str | None = None) -> Capture:
+        """The capture of ``url`` nearest to ``at`` (the latest if ``at`` is None)."""
+        c = self.t_captures.c
+        where = self._url_filter(url, "exact")
+        if at is None:
+            rows = self._query(select(self.t_captures).where(where)
+                               .order_by(c.timestamp.desc(), c.id.desc()).limit(1))
+            if not rows:
+                raise CaptureNotFound(url)
+            return self._capture(rows[0])
+        target = pad_timestamp(at)
+        before = self._query(select(self.t_captures).where(where, c.timestamp <= target)
+                             .order_by(c.timestamp.desc(), c.id.desc()).limit(1))
+        after = self._query(select(self.t_captures).where(where, c.timestamp > target)
+                            .order_by(c.timestamp, c.id).limit(1))
+        found = [self._capture(r) for r in before + after]
+        if not found:
+            raise CaptureNotFound(url, at)
+        want = _ts_datetime(target)
+        # on a tie the earlier capture wins: it is what was online at that moment
+        return min(found, key=lambda cap: abs((_ts_datetime(cap.timestamp) - want)
+                                              .total_seconds()))
+
+    def get(self, capture_id: int) -> Capture | None:
+        rows = self._query(select(self.t_captures).where(self.t_captures.c.id == capture_id))
+        return self._capture(rows[0]) if rows else None
+
+    def article(self, capture_id: int) -> dict[str, Any] | None:
+        """The article record extracted from capture ``capture_id``, if there is one."""
+        c, a = self.t_captures.c, self.t_articles.c
+        stmt = select(a.record).select_from(self.t_articles.join(
+            self.t_captures, and_(a.filename == c.filename, a.offset == c.offset))
+        ).where(c.id == capture_id)
+        rows = self._query(stmt)
+        return json.loads(rows[0][0]) if rows else None
+
+    def versions(self, url: str) -> list[Capture]:
+        """2xx captures of ``url`` whose payload differs from the previous one, oldest first."""
+        versions: list[Capture] = []
+        for cap in self.captures(url):
+            if cap.status is None or not 200 <= cap.status < 300:
+                continue
+            if versions and cap.digest is not None and cap.digest == versions[-1].digest:
+                continue
+            versions.append(cap)
+        return versions
+
+    def sites(self) -> list[str]:
+        c = self.t_captures.c
+        return [r[0] for r in self._query(select(c.site).distinct().order_by(c.site))]
+
+    def count(self, site: str | None = None) -> int:
+        stmt = select(func.count()).select_from(self.t_captures)
+        if site is not None:
+            stmt = stmt.where(self.t_captures.c.site == site)
+        return int(self._query(stmt)[0][0])
+
+    def search(self, *, url: str | None = None, site: str | None = None,
+               since: str | None = None, until: str | None = None, text: str | None = None,
+               mime: str | None = None, limit: int = 50, offset: int = 0) -> list[SearchHit]:
+        """Captures matching every filter given; with ``text``, only those with an article.
+
+        ``url`` matches by SURT prefix ("example.com/news/"), ``mime`` by prefix
+        ("text/html"), ``since``/``until`` are inclusive timestamp prefixes.
+        """
+        c, a = self.t_captures.c, self.t_articles.c
+        join = self.t_captures.outerjoin(
+            self.t_articles, and_(a.filename == c.filename, a.offset == c.offset))
+        conditions: list[Any] = []
+        if url:
+            conditions.append(self._url_filter(url, "prefix"))
+        if site:
+            conditions.append(c.site == site)
+        if since:
+            conditions.append(c.timestamp >= pad_timestamp(since))
+        if until:
+            conditions.append(c.timestamp <= pad_timestamp(until, high=True))
+        if mime:
+            conditions.append(c.mime.startswith(mime, autoescape=True))
+        columns = [self.t_captures, a.title, a.published, a.description, a.text]
+        order: list[Any] = [c.timestamp.desc(), c.id.desc()]
+        query = (text or "").strip()
+        if query and self.dialect == "sqlite":
+            fts = table("articles_fts", column("rowid"), column("rank"))
+            name = literal_column("articles_fts")
+            stmt = select(*columns, func.snippet(name, -1, MARK_START, MARK_END, "…", 24)
+                          .label("snip")).select_from(join.join(fts, fts.c.rowid == a.id))
+            conditions.append(name.op("MATCH")(_fts5_query(query)))
+            order = [fts.c.rank, *order]
+        elif query:
+            config = literal_column("'english'::regconfig")
+            tsq = func.websearch_to_tsquery(config, query)
+            headline = func.ts_headline(
+                config, a.text, tsq,
+                f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, "
+                "MaxFragments=2, FragmentDelimiter=\" … \"")
+            stmt = select(*columns, headline.label("snip")).select_from(join)
+            conditions.append(a.tsv.op("@@")(tsq))
+            order = [func.ts_rank(a.tsv, tsq).desc(), *order]
+        else:
+            stmt = select(*columns, literal_column("NULL").label("snip")).select_from(join)
+        stmt = stmt.where(*conditions).order_by(*order).limit(max(0, limit)).offset(
+            max(0, offset))
+        hits = []
+        for row in self._query(stmt):
+            m = row._mapping
+            snippet = " ".join((m["snip"] or _lead(m["description"] or m["text"] or "")).split())
+            hits.append(SearchHit(self._capture(row), m["title"], snippet, m["published"]))
+        return hits
+
+
+def _lead(value: str) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= _SNIPPET_CHARS else value[:_SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def _fts5_query(query: str) -> str:
+    """Words as FTS5 strings (all must match), so user input is never FTS5 syntax."""
+    words = [w for w in query.replace('"', " ").split() if w]
+    return " ".join(f'"{w}"' for w in words) or '""'
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
