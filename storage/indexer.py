@@ -1,0 +1,148 @@
+"""Index stored files: a CDXJ beside every WARC, and their rows in the catalog.
+
+Convention: the index of ``<key>.warc.gz`` is stored as ``<key>.warc.gz.cdxj``,
+with ``filename`` fields holding storage keys relative to the storage root. To
+replay in pywb, copy (or sync) the storage root into a collection's
+``archive/`` folder and the ``*.cdxj`` files into its ``indexes/`` folder;
+pywb then resolves every ``filename`` under ``archive/`` as it is.
+
+The WARCs are the source of truth: :func:`reindex` rebuilds every CDXJ and the
+catalog from storage alone. Site and run come from each WARC's warcinfo record
+(``site``, ``run-id``), so files flushed late from the spool are filed under the
+run that wrote them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from storage.base import Store
+from storage.catalog import Catalog
+from storage.cdxj import index_warc
+from warcwire.exceptions import WarcwireError
+
+logger = logging.getLogger(__name__)
+
+CDXJ_SUFFIX = ".cdxj"
+WARC_SUFFIXES = (".warc.gz", ".warc")
+JSONL_SUFFIXES = (".jsonl.gz", ".jsonl")
+
+
+@dataclass
+class IndexReport:
+    """What one indexing pass did, and what it could not do."""
+
+    warcs: int = 0
+    captures: int = 0  # catalog rows added (0 for a WARC indexed before)
+    articles: int = 0
+    cdxj: list[str] = field(default_factory=list)  # keys of the CDXJ files written
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (key, why)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def add(self, other: IndexReport) -> None:
+        self.warcs += other.warcs
+        self.captures += other.captures
+        self.articles += other.articles
+        self.cdxj += other.cdxj
+        self.failed += other.failed
+
+
+def is_warc(key: str) -> bool:
+    return key.endswith(WARC_SUFFIXES)
+
+
+def is_articles(key: str) -> bool:
+    return key.endswith(JSONL_SUFFIXES)
+
+
+def cdxj_key(warc_key: str) -> str:
+    return warc_key + CDXJ_SUFFIX
+
+
+def _site_from_key(key: str, default: str) -> str:
+    head, sep, _ = key.partition("/")
+    return head if sep else default
+
+
+def index_warc_key(store: Store, catalog: Catalog, key: str, *, site: str, run_id: str
+                   ) -> IndexReport:
+    """Stream one stored WARC once: store its CDXJ beside it, add its captures."""
+    report = IndexReport(warcs=1)
+    with store.open(key) as stream:
+        index = index_warc(stream, key)
+    site = index.warcinfo.get("site") or site
+    run_id = index.warcinfo.get("run-id") or run_id
+    with tempfile.TemporaryDirectory(prefix="warcwire-cdxj-") as tmp:
+        path = Path(tmp) / "index.cdxj"
+        path.write_bytes(index.cdxj())
+        store.put(path, cdxj_key(key))
+    report.cdxj.append(cdxj_key(key))
+    report.captures = catalog.add_captures(e.as_row(site=site, run_id=run_id)
+                                           for e in index.entries)
+    logger.info("Indexed %s: %d captures (%d new)", key, len(index.entries), report.captures)
+    return report
+
+
+def _jsonl_lines(stream: IO[bytes], key: str) -> Iterator[dict]:
+    raw: IO[bytes] = gzip.GzipFile(fileobj=stream) if key.endswith(".gz") else stream
+    for number, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise WarcwireError(f"{key} line {number} is not JSON: {exc}") from None
+
+
+def index_articles_key(store: Store, catalog: Catalog, key: str) -> IndexReport:
+    """Add every article record of one stored JSONL file to the catalog."""
+    with store.open(key) as stream:
+        added = catalog.add_articles(_jsonl_lines(stream, key))
+    return IndexReport(articles=added)
+
+
+def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: str,
+                 run_id: str) -> IndexReport:
+    """Index freshly stored files; other keys are ignored, failures are reported per key.
+
+    ``site`` and ``run_id`` are used only where a WARC's warcinfo does not name them.
+    Never raises for one bad file: storing already succeeded, indexing can be redone
+    with ``warcwire reindex``.
+    """
+    report = IndexReport()
+    keys = list(keys)
+    # captures first, so a reader never sees an article without its capture
+    for key in [k for k in keys if is_warc(k)] + [k for k in keys if is_articles(k)]:
+        try:
+            if is_warc(key):
+                report.add(index_warc_key(store, catalog, key, site=site, run_id=run_id))
+            else:
+                report.add(index_articles_key(store, catalog, key))
+        except (WarcwireError, OSError, ValueError, EOFError) as exc:
+            # warcio raises ValueError/EOFError on damaged files, gzip raises OSError
+            logger.warning("Could not index %s: %s", key, exc)
+            report.failed.append((key, str(exc) or type(exc).__name__))
+    return report
+
+
+def reindex(store: Store, catalog: Catalog, site: str | None = None) -> IndexReport:
+    """Rebuild every CDXJ and the catalog (of ``site``, or all) from the stored WARCs."""
+    prefix = f"{site}/" if site else ""
+    keys = [k for k in store.list(prefix) if is_warc(k) or is_articles(k)]
+    catalog.clear(site)
+    report = IndexReport()
+    for key in keys:
+        default_site = site or _site_from_key(key, "default")
+        report.add(index_stored(store, catalog, [key], site=default_site, run_id=""))
+    return report
