@@ -58,6 +58,27 @@ class RunSummary:
                 if k.startswith(prefix)}
 
     @property
+    def finish_reason(self) -> str:
+        """Scrapy's reason: 'finished', 'shutdown' (SIGTERM/SIGINT), 'closespider_...'."""
+        return str(self.stats.get("finish_reason", ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: the crawl child hands its summary to the service this way."""
+        return {"site": self.site, "run_id": self.run_id, "storage": self.storage,
+                "spool_dir": self.spool_dir, "started": self.started.isoformat(),
+                "elapsed": self.elapsed,
+                "stats": {k: v if isinstance(v, int | float | str | bool) or v is None
+                          else str(v) for k, v in self.stats.items()},
+                "stored": list(self.stored), "kept": [list(k) for k in self.kept]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunSummary:
+        return cls(site=d["site"], run_id=d["run_id"], storage=d["storage"],
+                   spool_dir=d["spool_dir"], started=datetime.fromisoformat(d["started"]),
+                   elapsed=float(d["elapsed"]), stats=dict(d["stats"]),
+                   stored=list(d["stored"]), kept=[(p, why) for p, why in d["kept"]])
+
+    @property
     def exit_code(self) -> int:
         if self.kept:
             return EXIT_STORAGE
@@ -107,7 +128,12 @@ def run_site(config: Config, site_name: str, *, storage: str | None = None,
     report = store_spool(Spool(Path(config.spool_dir)), store)
     summary.stored = [obj.location for obj in report.stored]
     summary.kept = [(str(path), why) for path, why in report.failed]
+    # Post-storage steps go here, working from ``report.stored`` (what is now in the
+    # store): e.g. indexing the captures of the stored WARCs into the catalog. Keep
+    # them failure-tolerant: the files are stored, so the crawl itself succeeded.
     summary.elapsed = time.monotonic() - t0
+    # The caller records the run (jobs.record for `warcwire crawl`, the service for
+    # scheduled runs): run_site only reports, so data flows one way.
     return summary
 
 

@@ -56,12 +56,23 @@ _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
 
 
 def _check_cron(expr: str) -> str:
+    """5-field cron, or 6 with seconds first; values checked by building the trigger."""
     parts = expr.split()
-    if len(parts) != 5 or not all(_CRON_FIELD.match(p) for p in parts):
+    if len(parts) not in (5, 6) or not all(_CRON_FIELD.match(p) for p in parts):
         raise ValueError(
             f"expected a 5-field cron expression such as '0 * * * *', got {expr!r}"
         )
+    from jobs.schedule import cron_trigger  # lazy: jobs imports this module
+
+    cron_trigger(expr, "UTC")
     return expr
+
+
+def _check_timezone(name: str) -> str:
+    from jobs.schedule import parse_timezone
+
+    parse_timezone(name)
+    return name
 
 
 def _check_selector(value: str) -> str:
@@ -200,6 +211,8 @@ class Config(_Model):
     scheduler: SchedulerSettings = SchedulerSettings()
     review: ReviewSettings = ReviewSettings()
     sites: list[SiteConfig] = Field(min_length=1)
+
+    _timezone = field_validator("timezone")(lambda v: _check_timezone(v))
 
     # where the config came from, for messages and the warcinfo record
     path: str = Field("<memory>", exclude=True)

@@ -98,3 +98,42 @@ class OutputExists(RestoreError):
 
     def __init__(self, path: str) -> None:
         super().__init__(f"{path} already exists; pass --force to overwrite it")
+
+
+class HistoryError(WarcwireError):
+    """The state database (run history, job store) cannot be opened or written."""
+
+
+class ServiceUnavailable(WarcwireError):
+    """No ``warcwire serve`` answers at the configured control address."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"No warcwire service answering at {address} ({reason}); start it "
+                         "with 'warcwire serve', or check scheduler.listen in the config")
+
+
+class ServiceRefused(WarcwireError):
+    """The service answered but refused the request (already running, bad config...)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+class AlreadyRunning(WarcwireError):
+    """A crawl of the site is already running or waiting for a slot."""
+
+    def __init__(self, site: str, since: str = "") -> None:
+        since = f" (since {since})" if since else ""
+        super().__init__(f"A crawl of '{site}' is already running{since}; "
+                         "it was not started again")
+
+
+class ListenError(WarcwireError):
+    """The control API could not bind its address."""
+
+    exit_code = 2
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"Cannot listen on {address}: {reason}. Is another 'warcwire serve' "
+                         "running? Change scheduler.listen in the config to use another port")

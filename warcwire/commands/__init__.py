@@ -11,4 +11,9 @@ COMMANDS = [
     "warcwire.commands.captures",
     "warcwire.commands.restore",
     "warcwire.commands.reindex",
+    "warcwire.commands.serve",
+    "warcwire.commands.status",
+    "warcwire.commands.trigger",
+    "warcwire.commands.runs",
+    "warcwire.commands.reload",
 ]

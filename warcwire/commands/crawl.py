@@ -15,15 +15,16 @@ the next run uploads them); 4 nothing could be fetched."""
 
 
 def run(args: argparse.Namespace) -> int:
-    from jobs.crawl import run_site
+    from jobs.record import crawl_and_record
     from warcwire.config import load_config
 
     config = load_config(args.config)
     config.site(args.site)  # unknown site: clear error before Scrapy starts
-    tty = sys.stderr.isatty()
-    summary = run_site(config, args.site, storage=args.storage, max_pages=args.max_pages,
-                       extract=not args.no_extract, progress=True,
-                       log_level="DEBUG" if args.verbose else ("WARNING" if tty else "INFO"))
+    level = "DEBUG" if args.verbose else ("WARNING" if sys.stderr.isatty() else "INFO")
+    # recorded in the run history (trigger "cli"), as every run is
+    summary = crawl_and_record(config, args.site, storage=args.storage,
+                               max_pages=args.max_pages, extract=not args.no_extract,
+                               progress=True, log_level=level)
     print("\n".join(summary_lines(summary)))
     return summary.exit_code
 
