@@ -96,7 +96,7 @@ def _group(segments: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _similar(old: str, new: str) -> bool:
     """Worth a word diff: otherwise show the old paragraph out and the new one in."""
-    ratio = SequenceMatcher(None, _TOKEN.findall(old), _TOKEN.findall(new),
+    ratio = SequenceMatcher(None, _WORD.findall(old.lower()), _WORD.findall(new.lower()),
                             autojunk=False).ratio()
     return ratio >= 0.4
 
