@@ -8,6 +8,7 @@ archived payloads: same bytes in, same :class:`Extracted` out.
 from __future__ import annotations
 
 import codecs
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -145,6 +146,7 @@ def _selected_body(tree: HtmlElement, spec: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
+@functools.cache
 def _trafilatura_version() -> str:
     from importlib.metadata import version
 
@@ -191,7 +193,8 @@ def extract_article(html: bytes | str, url: str, selectors: dict[str, str | None
     captions = metadata.captions(tree)
 
     result = bare_extraction(tree, url=url, with_metadata=True, include_comments=False,
-                             include_tables=True, favor_precision=True, deduplicate=False)
+                             include_tables=True, favor_precision=True, deduplicate=False,
+                             fast=True)
     doc = result if isinstance(result, Document) else Document()
     title = sel_title or doc.title
     if sel_body:
