@@ -77,20 +77,29 @@ class LocalStore:
         return self.root.joinpath(*pure.parts)
 
     def put(self, local_path: Path, key: str) -> StoredObject:
-        """Copy via temp name + fsync + rename, then re-read and compare size and md5."""
+        """Place the file via temp name + rename, then verify size and md5.
+
+        On the same filesystem the spool file is hard-linked (its bytes were
+        fsynced when it was closed), so a 1 GB WARC is not copied again;
+        across filesystems it is copied, fsynced and read back.
+        """
         dest = self._path(key)
         source = Path(local_path)
         tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            size, md5 = self._copy(source, tmp)
+            linked = self._link(source, tmp)
+            size, md5 = file_digest(tmp) if linked else self._copy(source, tmp)
             os.replace(tmp, dest)
             fsync_dir(dest.parent)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StorageError(f"Cannot store {source} as {dest}: {exc}") from exc
         try:
-            got_size, got_md5 = file_digest(dest)
+            if linked and os.path.samefile(source, dest):
+                got_size, got_md5 = dest.stat().st_size, md5
+            else:
+                got_size, got_md5 = file_digest(dest)
         except OSError as exc:
             raise VerificationError(str(dest), f"cannot read it back ({exc})") from exc
         if (got_size, got_md5) != (size, md5):
@@ -98,8 +107,18 @@ class LocalStore:
             raise VerificationError(
                 str(dest), f"expected {size} bytes md5 {md5}, found {got_size} bytes md5 {got_md5}"
             )
-        logger.debug("Stored %s as %s (%d bytes)", source, dest, size)
+        logger.debug("Stored %s as %s (%d bytes, %s)", source, dest, size,
+                     "linked" if linked else "copied")
         return StoredObject(key=key, size=size, md5=md5, location=str(dest))
+
+    @staticmethod
+    def _link(source: Path, tmp: Path) -> bool:
+        """Hard-link when both sides share a filesystem; False means copy instead."""
+        try:
+            os.link(source, tmp)
+        except OSError:
+            return False
+        return True
 
     @staticmethod
     def _copy(source: Path, tmp: Path) -> tuple[int, str]:

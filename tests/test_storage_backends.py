@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import time
 from collections.abc import Callable
@@ -272,3 +273,31 @@ def test_get_store_unknown_scheme() -> None:
     with pytest.raises(UnknownStorageScheme) as info:
         get_store("ftp://x")
     assert str(info.value) == "Unknown storage scheme 'ftp' in 'ftp://x'. Supported: file, s3"
+
+
+class _CopyingStore(LocalStore):
+    """A store on another filesystem: hard links fail, so put must copy."""
+
+    @staticmethod
+    def _link(source: Path, tmp: Path) -> bool:
+        return False
+
+
+def test_local_put_copies_when_it_cannot_link(tmp_path: Path) -> None:
+    source = tmp_path / "spool" / "a.warc.gz"
+    source.parent.mkdir()
+    source.write_bytes(b"x" * 100_000)
+    store = _CopyingStore(tmp_path / "archive")
+    stored = store.put(source, "site/a.warc.gz")
+    dest = Path(stored.location)
+    assert dest.read_bytes() == source.read_bytes()
+    assert not os.path.samefile(source, dest)
+    assert stored.md5 == hashlib.md5(source.read_bytes()).hexdigest()
+
+
+def test_local_put_links_on_the_same_filesystem(tmp_path: Path) -> None:
+    source = tmp_path / "a.warc.gz"
+    source.write_bytes(b"y" * 1000)
+    stored = LocalStore(tmp_path / "archive").put(source, "a.warc.gz")
+    assert os.path.samefile(source, stored.location)
+    assert stored.size == 1000
