@@ -438,18 +438,18 @@ class Catalog:
             conditions.append(c.timestamp <= pad_timestamp(until, high=True))
         if mime:
             conditions.append(c.mime.startswith(mime, autoescape=True))
-        columns = [self.t_captures, a.title, a.published, a.description, a.text]
+        columns: list[Any] = [self.t_captures, a.title, a.published, a.description, a.text]
         order: list[Any] = [c.timestamp.desc(), c.id.desc()]
         query = (text or "").strip()
         if query and self.dialect == "sqlite":
             fts = table("articles_fts", column("rowid"), column("rank"))
-            name = literal_column("articles_fts")
+            name: Any = literal_column("articles_fts")
             stmt = select(*columns, func.snippet(name, -1, MARK_START, MARK_END, "…", 24)
                           .label("snip")).select_from(join.join(fts, fts.c.rowid == a.id))
             conditions.append(name.op("MATCH")(_fts5_query(query)))
             order = [fts.c.rank, *order]
         elif query:
-            config = literal_column("'english'::regconfig")
+            config: Any = literal_column("'english'::regconfig")
             tsq = func.websearch_to_tsquery(config, query)
             headline = func.ts_headline(
                 config, a.text, tsq,

@@ -95,7 +95,8 @@ def index_warc_key(store: Store, catalog: Catalog, key: str, *, site: str, run_i
 
 
 def _jsonl_lines(stream: IO[bytes], key: str) -> Iterator[dict]:
-    raw: IO[bytes] = gzip.GzipFile(fileobj=stream) if key.endswith(".gz") else stream
+    raw: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=stream) if key.endswith(".gz") \
+        else stream
     for number, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8"), start=1):
         if not line.strip():
             continue
