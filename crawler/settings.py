@@ -78,6 +78,8 @@ def crawl_settings(config: Config, site: SiteConfig, *, run_id: str, storage: st
         "DOWNLOAD_DELAY": p.delay,
         "AUTOTHROTTLE_START_DELAY": max(p.delay, 0.1) if p.autothrottle else p.delay,
         "CONCURRENT_REQUESTS_PER_DOMAIN": p.concurrency,
+        # the global cap must not undercut a site's own concurrency
+        "CONCURRENT_REQUESTS": max(CONCURRENT_REQUESTS, p.concurrency),
         "DOWNLOAD_TIMEOUT": site.download_timeout,
         "RETRY_TIMES": site.retries,
         "WARCWIRE_SITE": site.name,
