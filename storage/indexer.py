@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from warcio.recordloader import ArchiveLoadFailed
+
 from storage.base import Store
 from storage.catalog import Catalog
 from storage.cdxj import index_warc
@@ -81,6 +83,8 @@ def index_warc_key(store: Store, catalog: Catalog, key: str, *, site: str, run_i
     report = IndexReport(warcs=1)
     with store.open(key) as stream:
         index = index_warc(stream, key)
+    if not index.entries and not index.warcinfo:
+        raise WarcwireError(f"{store.location(key)} holds no WARC records")
     site = index.warcinfo.get("site") or site
     run_id = index.warcinfo.get("run-id") or run_id
     with tempfile.TemporaryDirectory(prefix="warcwire-cdxj-") as tmp:
@@ -130,8 +134,8 @@ def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: s
                 report.add(index_warc_key(store, catalog, key, site=site, run_id=run_id))
             else:
                 report.add(index_articles_key(store, catalog, key))
-        except (WarcwireError, OSError, ValueError, EOFError) as exc:
-            # warcio raises ValueError/EOFError on damaged files, gzip raises OSError
+        except (WarcwireError, ArchiveLoadFailed, OSError, ValueError, EOFError) as exc:
+            # warcio raises ArchiveLoadFailed/ValueError/EOFError on damaged files, gzip OSError
             logger.warning("Could not index %s: %s", key, exc)
             report.failed.append((key, str(exc) or type(exc).__name__))
     return report

@@ -119,10 +119,11 @@ def backend(request: pytest.FixtureRequest, crawled: Crawled, tmp_path: Path,
         server = request.getfixturevalue("seaweedfs")
         s3_env(server)
         store = RecordingS3Store(fresh_bucket(server))
-    for key in crawled.keys:
+    for number, key in enumerate(crawled.keys):
+        upload = tmp_path / f"upload-{number}"  # put may hard-link: one file per key
         with source.open(key) as fh:
-            (tmp_path / "upload").write_bytes(fh.read())
-        store.put(tmp_path / "upload", key)
+            upload.write_bytes(fh.read())
+        store.put(upload, key)
     catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
     report = index_stored(store, catalog, crawled.keys, site="sample-news", run_id="r")
     assert report.ok and report.captures > 0, report
@@ -378,3 +379,15 @@ def test_with_resources_css_urls_point_at_local_copies(tmp_path: Path, news_site
     css = bundle.files[css_name].decode()
     red = bundle.restored[news_site + "/images/s400-red-square.png"]
     assert f'url("{red.rsplit("/", 1)[1]}")' in css
+
+
+def test_a_damaged_warc_is_reported_not_raised(crawled: Crawled, tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "archive")
+    (tmp_path / "bad").write_bytes(b"not a warc at all\r\n" * 10)
+    store.put(tmp_path / "bad", "s/bad.warc.gz")
+    catalog = Catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    report = index_stored(store, catalog, ["s/bad.warc.gz", "s/missing.warc.gz"],
+                          site="s", run_id="r")
+    assert [key for key, _ in report.failed] == ["s/bad.warc.gz", "s/missing.warc.gz"]
+    assert "No stored object 's/missing.warc.gz'" in report.failed[1][1]
+    assert catalog.count() == 0
