@@ -137,7 +137,7 @@ def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: s
         except (WarcwireError, ArchiveLoadFailed, OSError, ValueError, EOFError) as exc:
             # warcio raises ArchiveLoadFailed/ValueError/EOFError on damaged files, gzip OSError
             logger.warning("Could not index %s: %s", key, exc)
-            report.failed.append((key, str(exc) or type(exc).__name__))
+            report.failed.append((key, (str(exc) or type(exc).__name__)[:300]))
     return report
 
 

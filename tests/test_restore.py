@@ -383,7 +383,7 @@ def test_with_resources_css_urls_point_at_local_copies(tmp_path: Path, news_site
 
 def test_a_damaged_warc_is_reported_not_raised(crawled: Crawled, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "archive")
-    (tmp_path / "bad").write_bytes(b"not a warc at all\r\n" * 10)
+    (tmp_path / "bad").write_bytes(b"\x1f\x8b\x08\x00" + b"junk" * 100)
     store.put(tmp_path / "bad", "s/bad.warc.gz")
     catalog = Catalog(f"sqlite:///{tmp_path / 'c.db'}")
     report = index_stored(store, catalog, ["s/bad.warc.gz", "s/missing.warc.gz"],
