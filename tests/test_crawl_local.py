@@ -69,6 +69,10 @@ def test_every_exchange_archived_faithfully(local_crawl: dict) -> None:
     expected |= {base + a["path"] for a in MANIFEST["articles"]}
     assert expected <= set(responses), expected - set(responses)
     assert set(responses) == requests  # one request record for every response record
+    # page requisites are archived too, so the page can be reviewed as it was
+    assert {base + "/css/site.css", base + "/images/s400-red-square.png"} <= set(responses)
+    png = responses[base + "/images/s400-red-square.png"]
+    assert png.raw_payload.startswith(b"\x89PNG")
     # robots.txt is obeyed: the disallowed page was never fetched
     assert not [u for u in requests if "/private/" in u]
     # both wire formats met, and stored as they came: gzip stays gzip

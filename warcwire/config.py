@@ -122,6 +122,7 @@ class SiteConfig(_Model):
     article_patterns: list[str] = []
     follow_depth: int = Field(1, ge=0, le=20)
     max_pages: int = Field(1000, ge=1)
+    page_assets: bool = Field(True, description="Also archive images and stylesheets of pages.")
     download_timeout: float = Field(30.0, gt=0, le=600)
     retries: int = Field(2, ge=0, le=10)
     politeness: Politeness = Politeness()

@@ -44,6 +44,8 @@ from warcwire.config import SiteConfig
 logger = logging.getLogger(__name__)
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+_CSS_URL = re.compile(rb"""url\(\s*['"]?([^'")\s]+)['"]?\s*\)""")
+MAX_ASSETS_PER_PAGE = 100
 _ASSET_EXTENSIONS = ["css", "js", "json", "xml", "rss", "atom", "txt"]
 
 
@@ -63,6 +65,17 @@ def classify_failure(failure: Failure) -> str:
     if failure.check(IgnoreRequest):
         return "ignored"
     return failure.type.__name__ if failure.type else "unknown"
+
+
+def page_assets(response: TextResponse) -> list[str]:
+    """Images and stylesheets a page needs to be seen as it was, in page order."""
+    urls = response.css("img::attr(src), link[rel~=stylesheet]::attr(href), "
+                        "link[rel~=icon]::attr(href), video::attr(poster)").getall()
+    for srcset in response.css("img::attr(srcset), source::attr(srcset)").getall():
+        urls += [part.strip().split(" ")[0] for part in srcset.split(",") if part.strip()]
+    seen: set[str] = set()
+    return [u for u in (x.strip() for x in urls)
+            if u and not u.startswith("data:") and not (u in seen or seen.add(u))]
 
 
 class NewsSpider(scrapy.Spider):
@@ -180,6 +193,9 @@ class NewsSpider(scrapy.Spider):
                                              article=self.is_article(link.url))
                 if request is not None:
                     yield request
+        if self.site.page_assets:
+            for request in self._asset_requests(response, page_assets(response)):
+                yield request
         if response.meta.get("ww_kind") != "article" and self.article_res:
             return
         item = await self._extract(response)
@@ -206,6 +222,29 @@ class NewsSpider(scrapy.Spider):
             extracted=extracted,
             warc_location=response.meta.get("warc_location"),
         )
+
+    # -- page requisites: what a reviewer needs to see the page as it was ----
+
+    def _asset_requests(self, response: Response, urls: list[str]) -> Iterator[Request]:
+        for url in urls[:MAX_ASSETS_PER_PAGE]:
+            url = response.urljoin(url)
+            if url.startswith(("http://", "https://")):
+                # assets often live on a CDN outside the site's domains
+                yield Request(url, callback=self.parse_asset, errback=self.on_asset_error,
+                              meta={"ww_kind": "asset", "allow_offsite": True})
+
+    def parse_asset(self, response: Response) -> Iterator[Request]:
+        self.crawler.stats.inc_value("warcwire/assets")
+        ctype = (response.headers.get(b"Content-Type") or b"").lower()
+        if ctype.startswith(b"text/css") and response.meta.get("ww_kind") == "asset":
+            refs = [m.decode("utf-8", "replace") for m in _CSS_URL.findall(response.body)]
+            for request in self._asset_requests(response, [u for u in refs
+                                                           if not u.startswith("data:")]):
+                request.meta["ww_kind"] = "asset_ref"  # fonts and images a stylesheet names
+                yield request
+
+    def on_asset_error(self, failure: Failure) -> None:
+        self.crawler.stats.inc_value(f"warcwire/asset_errors/{classify_failure(failure)}")
 
     def on_error(self, failure: Failure) -> None:
         kind = classify_failure(failure)

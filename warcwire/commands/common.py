@@ -28,7 +28,7 @@ def summary_lines(s: RunSummary) -> list[str]:
     errors = s.errors
     lines = [
         f"Crawled {s.site} (run {s.run_id}) in {s.elapsed:.1f}s",
-        f"  pages {s.pages}   articles {s.articles}   "
+        f"  pages {s.pages}   articles {s.articles}   assets {s.stats.get('warcwire/assets', 0)}   "
         f"archived {human_bytes(s.archived_bytes)}   errors {sum(errors.values())}",
     ]
     skipped = {"robots.txt": s.stats.get("warcwire/skipped_robots", 0),
