@@ -16,8 +16,8 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task, threads
 
 from crawler.warc_capture import warc_file_closed
-from storage import Store, get_store
-from storage.spool import Spool
+from storage import Store, StoredObject, get_store
+from storage.spool import FlushReport, Spool
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class SpoolUploader:
         self.interval = interval
         self.loop: task.LoopingCall | None = None
         self.busy = False
+        self.stored: list[StoredObject] = []  # what this crawl's background flushes stored
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SpoolUploader:
@@ -60,9 +61,9 @@ class SpoolUploader:
         d.addErrback(lambda f: logger.error("Background upload failed: %s", f.value))
         d.addBoth(self._idle)
 
-    def _done(self, report: object) -> None:
-        failed = getattr(report, "failed", [])
-        for path, error in failed:
+    def _done(self, report: FlushReport) -> None:
+        self.stored.extend(report.stored)
+        for path, error in report.failed:
             logger.warning("Kept %s in the spool: %s", path, error)
 
     def _idle(self, _: object) -> None:

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from storage import get_store
+from storage import StoredObject, get_store
 from storage.spool import FlushReport, Spool
 from warcwire.config import Config
+from warcwire.exceptions import WarcwireError
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class RunSummary:
     stats: dict[str, Any] = field(default_factory=dict)
     stored: list[str] = field(default_factory=list)  # locations of stored objects
     kept: list[tuple[str, str]] = field(default_factory=list)  # (spool path, why)
+    not_indexed: list[tuple[str, str]] = field(default_factory=list)  # (key, why)
 
     @property
     def pages(self) -> int:
@@ -69,14 +71,16 @@ class RunSummary:
                 "elapsed": self.elapsed,
                 "stats": {k: v if isinstance(v, int | float | str | bool) or v is None
                           else str(v) for k, v in self.stats.items()},
-                "stored": list(self.stored), "kept": [list(k) for k in self.kept]}
+                "stored": list(self.stored), "kept": [list(k) for k in self.kept],
+                "not_indexed": [list(k) for k in self.not_indexed]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunSummary:
         return cls(site=d["site"], run_id=d["run_id"], storage=d["storage"],
                    spool_dir=d["spool_dir"], started=datetime.fromisoformat(d["started"]),
                    elapsed=float(d["elapsed"]), stats=dict(d["stats"]),
-                   stored=list(d["stored"]), kept=[(p, why) for p, why in d["kept"]])
+                   stored=list(d["stored"]), kept=[(p, why) for p, why in d["kept"]],
+                   not_indexed=[(k, why) for k, why in d.get("not_indexed", [])])
 
     @property
     def exit_code(self) -> int:
@@ -126,15 +130,49 @@ def run_site(config: Config, site_name: str, *, storage: str | None = None,
     summary.stats = dict(crawler.stats.get_stats() or {})
 
     report = store_spool(Spool(Path(config.spool_dir)), store)
-    summary.stored = [obj.location for obj in report.stored]
+    # WARCs that rotated mid-crawl were stored by the background uploader already
+    stored = uploaded_during_crawl(crawler) + report.stored
+    summary.stored = [obj.location for obj in stored]
     summary.kept = [(str(path), why) for path, why in report.failed]
-    # Post-storage steps go here, working from ``report.stored`` (what is now in the
-    # store): e.g. indexing the captures of the stored WARCs into the catalog. Keep
-    # them failure-tolerant: the files are stored, so the crawl itself succeeded.
+    summary.not_indexed = index_captures(config, store, stored, site=site.name, run_id=run_id)
     summary.elapsed = time.monotonic() - t0
     # The caller records the run (jobs.record for `warcwire crawl`, the service for
     # scheduled runs): run_site only reports, so data flows one way.
     return summary
+
+
+def uploaded_during_crawl(crawler: Any) -> list[StoredObject]:
+    from crawler.uploader import SpoolUploader
+
+    extensions = getattr(crawler.extensions, "middlewares", ())
+    return [obj for ext in extensions if isinstance(ext, SpoolUploader) for obj in ext.stored]
+
+
+def index_captures(config: Config, store: Any, stored: list[StoredObject], *, site: str,
+                   run_id: str) -> list[tuple[str, str]]:
+    """CDXJ beside each stored WARC and rows in the catalog; failures are reported, not raised.
+
+    The files are stored, so the crawl succeeded either way; what is not indexed
+    now is picked up by ``warcwire reindex``.
+    """
+    from storage.catalog import Catalog
+    from storage.indexer import index_stored
+
+    keys = [obj.key for obj in stored]
+    if not keys:
+        return []
+    try:
+        catalog = Catalog(config.database_url)
+        try:
+            indexed = index_stored(store, catalog, keys, site=site, run_id=run_id)
+        finally:
+            catalog.close()
+    except WarcwireError as exc:  # e.g. the catalog database is unreachable
+        logger.warning("Could not index stored files: %s; run 'warcwire reindex'", exc)
+        return [(key, str(exc)) for key in keys]
+    for key, why in indexed.failed:
+        logger.warning("Not indexed: %s (%s); run 'warcwire reindex'", key, why)
+    return list(indexed.failed)
 
 
 def store_spool(spool: Spool, store: Any) -> FlushReport:

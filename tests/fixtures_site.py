@@ -81,7 +81,8 @@ def site_entry(base_url: str, name: str = "sample-news", **overrides: object) ->
 
 def write_config(tmp_path: Path, sites: list[dict], storage: str,
                  **globals_: object) -> Path:
-    config = {"storage": storage, "spool_dir": str(tmp_path / "spool"), "sites": sites}
+    config = {"storage": storage, "spool_dir": str(tmp_path / "spool"),
+              "data_dir": str(tmp_path / "state"), "sites": sites}
     config.update(globals_)
     path = tmp_path / "sites.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

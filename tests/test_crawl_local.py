@@ -43,10 +43,11 @@ def test_crawl_exits_zero_and_prints_summary(local_crawl: dict) -> None:
 def test_files_grouped_by_site_and_date_and_spool_empty(local_crawl: dict) -> None:
     archive: Path = local_crawl["archive"]
     files = sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file())
-    assert len(files) == 2, files
+    assert len(files) == 3, files
     warc = [f for f in files if f.endswith(".warc.gz")]
     jsonl = [f for f in files if f.endswith(".jsonl.gz")]
     assert len(warc) == 1 and len(jsonl) == 1
+    assert warc[0] + ".cdxj" in files  # the capture index, beside its WARC
     assert re.fullmatch(r"sample-news/\d{4}-\d{2}-\d{2}/warcwire-sample-news-\d{17}-00000-.+"
                         r"\.warc\.gz", warc[0]), warc[0]
     assert not [p for p in local_crawl["spool"].rglob("*") if p.is_file()]
@@ -140,8 +141,10 @@ def test_rotation_stores_every_file_and_locations_stay_right(news_site: str, tmp
     serials = sorted(int(re.search(r"-\d{17}-(\d{5})-", w.name).group(1)) for w in warcs)
     assert serials == list(range(len(warcs)))
     warcio_check(warcs)
-    for warc in warcs:  # every file starts with its own warcinfo record
+    for warc in warcs:  # every file starts with its own warcinfo record, and is indexed
         assert read_records(warc.read_bytes(), warc.name)[0].type == "warcinfo"
+        assert warc.with_name(warc.name + ".cdxj").is_file(), warc
+        assert str(warc) in result.stdout  # reported as stored, mid-crawl uploads included
     (jsonl,) = archive.rglob("*.jsonl.gz")
     for rec in read_jsonl_gz(jsonl.read_bytes()):
         loc = rec["warc"]

@@ -28,9 +28,18 @@ def demo_config_text(base_url: str, storage: str, spool_dir: str) -> str:
 
 
 def run_demo(storage: str = "./archive", spool_dir: str = ".warcwire/spool",
-             verbose: bool = False, progress: bool = True) -> RunSummary:
+             verbose: bool = False, progress: bool = True) -> tuple[RunSummary, Path, str]:
+    """Crawl the sample site; returns the summary, the config it used and the site URL.
+
+    The config is saved under the data dir so that the other commands
+    (captures, restore, review) can be pointed at what the demo archived.
+    """
     with serve_site(sample_site_root()) as base_url:
-        config = parse_config(demo_config_text(base_url, storage, spool_dir),
-                              path="warcwire/demo_sites.yaml")
-        return run_site(config, DEMO_SITE, progress=progress,
-                        log_level="DEBUG" if verbose else "WARNING")
+        text = demo_config_text(base_url, storage, spool_dir)
+        config = parse_config(text, path="warcwire/demo_sites.yaml")
+        summary = run_site(config, DEMO_SITE, progress=progress,
+                           log_level="DEBUG" if verbose else "WARNING")
+    saved = Path(config.data_dir) / "demo-sites.yaml"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(text, encoding="utf-8")
+    return summary, saved, base_url

@@ -39,6 +39,9 @@ def summary_lines(s: RunSummary) -> list[str]:
         lines.append("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in errors.items()))
     lines.append(f"  stored {len(s.stored)} file(s) in {s.storage}")
     lines += [f"    {loc}" for loc in s.stored]
+    if s.not_indexed:
+        lines.append(f"  NOT indexed: {len(s.not_indexed)} file(s); run 'warcwire reindex'")
+        lines += [f"    {key}: {why}" for key, why in s.not_indexed]
     if s.kept:
         lines.append(f"  NOT stored: {len(s.kept)} file(s) kept in the spool {s.spool_dir}; "
                      "the next run uploads them")

@@ -10,8 +10,12 @@ from warcwire.commands.common import RAW, summary_lines
 def run(args: argparse.Namespace) -> int:
     from warcwire.demo import run_demo
 
-    summary = run_demo(storage=args.storage, spool_dir=args.spool_dir, verbose=args.verbose)
+    summary, config, base_url = run_demo(storage=args.storage, spool_dir=args.spool_dir,
+                                         verbose=args.verbose)
     print("\n".join(summary_lines(summary)))
+    print(f"\nThe demo's config is saved as {config}. Try:\n"
+          f"  warcwire captures {base_url}/news/ --prefix --config {config}\n"
+          f"  warcwire review --config {config}")
     return summary.exit_code
 
 
