@@ -76,3 +76,16 @@ def test_broken_feed_yields_what_it_can() -> None:
     broken = RSS.replace(b"</channel></rss>", b"<item><link>https://n.example/c")
     assert "https://n.example/news/a.html" in list(feed_links(broken, "https://n.example/"))
     assert list(feed_links(b"", "https://n.example/")) == []
+
+
+def test_page_assets_found_in_page_order_once_each() -> None:
+    from crawler.spiders.news import page_assets
+
+    html = (b'<link rel="stylesheet" href="/css/a.css"><LINK REL=\'shortcut icon\' href=/f.ico>'
+            b'<link rel="alternate" href="/feed.rss">'
+            b'<img src="/i/a.png" srcset="/i/a-2x.png 2x, /i/a-3x.png 3x">'
+            b'<img src="data:image/png;base64,AAAA"><video poster="/p.jpg"></video>'
+            b'<picture><source srcset="/s.webp 100w"></picture><img src="/i/a.png">'
+            b'<img src="/q.png?a=1&amp;b=2"><a href="/not-an-asset.html">x</a>')
+    assert page_assets(html) == ["/css/a.css", "/f.ico", "/i/a.png", "/i/a-2x.png",
+                                 "/i/a-3x.png", "/p.jpg", "/s.webp", "/q.png?a=1&b=2"]

@@ -8,6 +8,7 @@ exchange, and articles go downstream as :class:`crawler.items.ArticleItem`.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -67,15 +68,36 @@ def classify_failure(failure: Failure) -> str:
     return failure.type.__name__ if failure.type else "unknown"
 
 
-def page_assets(response: TextResponse) -> list[str]:
-    """Images and stylesheets a page needs to be seen as it was, in page order."""
-    urls = response.css("img::attr(src), link[rel~=stylesheet]::attr(href), "
-                        "link[rel~=icon]::attr(href), video::attr(poster)").getall()
-    for srcset in response.css("img::attr(srcset), source::attr(srcset)").getall():
-        urls += [part.strip().split(" ")[0] for part in srcset.split(",") if part.strip()]
+_TAG = re.compile(rb"<(img|link|source|video)\b([^>]*)>", re.IGNORECASE)
+_ATTR = re.compile(rb"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+
+
+def page_assets(body: bytes) -> list[str]:
+    """Images, stylesheets and icons a page needs to be seen as it was, in page order.
+
+    A regex scan of the raw bytes, as Heritrix's ExtractorHTML does: building
+    an lxml tree of every page just for this would cost more than archiving it.
+    """
+    urls: list[str] = []
+    for tag, attrs_raw in _TAG.findall(body):
+        attrs = {m[0].lower(): (m[1] or m[2] or m[3]) for m in _ATTR.findall(attrs_raw)}
+        tag = tag.lower()
+        if tag == b"link":
+            rel = attrs.get(b"rel", b"").lower().split()
+            if b"stylesheet" in rel or b"icon" in rel:
+                urls.append(attrs.get(b"href", b""))
+            continue
+        urls += [attrs.get(b"src", b""), attrs.get(b"poster", b"")]
+        for part in attrs.get(b"srcset", b"").split(b","):
+            urls.append(part.strip().split(b" ")[0])
+    out: list[str] = []
     seen: set[str] = set()
-    return [u for u in (x.strip() for x in urls)
-            if u and not u.startswith("data:") and not (u in seen or seen.add(u))]
+    for raw in urls:
+        url = html.unescape(raw.decode("utf-8", "replace").strip())
+        if url and not url.startswith("data:") and url not in seen:
+            seen.add(url)
+            out.append(url)
+    return out
 
 
 class NewsSpider(scrapy.Spider):
@@ -194,7 +216,7 @@ class NewsSpider(scrapy.Spider):
                 if request is not None:
                     yield request
         if self.site.page_assets:
-            for request in self._asset_requests(response, page_assets(response)):
+            for request in self._asset_requests(response, page_assets(response.body)):
                 yield request
         if response.meta.get("ww_kind") != "article" and self.article_res:
             return
