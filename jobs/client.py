@@ -29,7 +29,7 @@ def service_address(config_path: str, listen: str | None = None) -> str:
         except (OSError, yaml.YAMLError, KeyError, TypeError):
             listen = None
         if not isinstance(listen, str):
-            listen = SchedulerSettings().listen
+            listen = str(SchedulerSettings.model_fields["listen"].default)
     host, _, port = listen.rpartition(":")
     if host in ("0.0.0.0", "", "::", "[::]"):  # listening everywhere: ask locally
         host = "127.0.0.1"
