@@ -58,7 +58,6 @@ class ReviewServer:
         except (OSError, SystemExit) as exc:  # werkzeug exits on "address in use"
             raise ListenError(self.host, port, getattr(exc, "strerror", None) or
                               "address in use", flag) from None
-        server.daemon_threads = True
         return server
 
     @property
