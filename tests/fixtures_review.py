@@ -145,10 +145,8 @@ def review_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewSite
     ui_port, replay_port = free_port(), free_port()
     ui_origin = f"http://127.0.0.1:{ui_port}"
     with serve_site(site) as base:
-        # the crawler archives pages, not their images and stylesheets: ask for them too
-        resources = [base + p for p in ("/css/site.css", "/images/logo.png", IMAGE)]
-        config = write_config(tmp, [site_entry(base, start_urls=[base + "/", *resources])],
-                              storage=str(archive), data_dir=str(data))
+        config = write_config(tmp, [site_entry(base)], storage=str(archive),
+                              data_dir=str(data))
         _crawl(config)
         _second_edition(site, ui_origin)
         time.sleep(1.0)  # captures are timestamped to the second
