@@ -22,8 +22,8 @@ from jobs.record import close_abandoned, outcome_of, split_stored
 from tests._service import (
     finished_runs,
     history_of,
+    many_slow_pages,
     quick_site,
-    slow_site,
     state_db_fixture,  # noqa: F401  (fixture)
     wait_for,
 )
@@ -138,10 +138,7 @@ def test_crawl_by_hand_is_recorded(news_site: str, tmp_path: Path, state_db: str
 
 def test_sigterm_to_crawl_by_hand_stores_and_records_it_stopped(
         news_site: str, tmp_path: Path) -> None:
-    slow = [f"{news_site}/faults/slow.html?n={i}" for i in range(5)]
-    config = write_config(tmp_path, [slow_site(
-        news_site, start_urls=[f"{news_site}/", *slow], max_pages=10,
-        politeness={"delay": 0, "concurrency": 1, "autothrottle": False})],
+    config = write_config(tmp_path, [many_slow_pages(news_site)],
         storage=str(tmp_path / "archive"), data_dir=str(tmp_path / "state"))
     proc = subprocess.Popen([sys.executable, "-m", "warcwire.cli", "crawl", "slow",
                              "--config", str(config)], stdout=subprocess.PIPE,

@@ -16,6 +16,7 @@ from tests._service import (
     ServiceProcess,
     finished_runs,
     history_of,
+    many_slow_pages,
     quick_site,
     service_config,
     services_fixture,  # noqa: F401  (fixture)
@@ -120,10 +121,8 @@ def test_trigger_starts_a_crawl_at_once_and_refuses_a_second(
 
 def test_sigterm_mid_crawl_stores_valid_warcs_and_records_the_run(
         news_site: str, tmp_path: Path, services: list[ServiceProcess]) -> None:
-    slow_pages = [f"{news_site}/faults/slow.html?n={i}" for i in range(6)]  # ~24 s in all
-    site = slow_site(news_site, start_urls=[f"{news_site}/", *slow_pages], max_pages=10,
-                     politeness={"delay": 0, "concurrency": 1, "autothrottle": False})
-    config = service_config(tmp_path, [site], stop_grace=3)
+    site = many_slow_pages(news_site)
+    config = service_config(tmp_path, [site], stop_grace=7)
     svc = ServiceProcess(config)
     services.append(svc)
     history = history_of(config)
@@ -141,7 +140,7 @@ def test_sigterm_mid_crawl_stores_valid_warcs_and_records_the_run(
     assert not [p for p in spool.rglob("*") if p.is_file()], "files left in the spool"
     assert run.duration is not None and run.duration < 20  # stopped, not run to the end
     log = svc.log()
-    assert "Waiting up to 3s for 1 running crawl(s) to finish" in log
+    assert "Waiting up to 7s for 1 running crawl(s) to finish" in log
     assert "Stopping crawl process" in log
 
 
