@@ -6,7 +6,6 @@ import argparse
 import logging
 
 from warcwire.commands.common import RAW, add_config_arg
-from warcwire.exceptions import WarcwireError
 
 EPILOG = """example:
   warcwire review --config sites.yaml                 # http://127.0.0.1:8750/
@@ -18,17 +17,7 @@ address other than loopback a token is required (--token or WARCWIRE_REVIEW_TOKE
 open the page once as http://HOST:PORT/?token=TOKEN."""
 
 
-class MissingDependency(WarcwireError):
-    exit_code = 2
-
-
 def run(args: argparse.Namespace) -> int:
-    try:
-        import jinja2  # noqa: F401
-        import werkzeug  # noqa: F401
-    except ImportError:
-        raise MissingDependency("The review page needs Jinja2 and Werkzeug: "
-                                "pip install 'warcwire[review]'") from None
     from storage import get_store
     from storage.catalog import Catalog
     from warcwire.config import load_config
