@@ -46,6 +46,9 @@ TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
+# Scrapy's own lets concurrency run past the per-site limit when no delay is set.
+DOWNLOADER = "crawler.downloader.PoliteDownloader"
+
 DOWNLOADER_MIDDLEWARES = {
     # Scrapy's own skips the check for requests made while robots.txt downloads.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,12 +32,44 @@ WRONG_CHARSET_BODY = (
 ).encode("cp1252")
 
 
+class InFlight:
+    """Counts requests the server is answering at once, to check politeness."""
+
+    lock = threading.Lock()
+    now = 0
+    peak = 0
+
+    @classmethod
+    def reset(cls) -> None:
+        with cls.lock:
+            cls.now = cls.peak = 0
+
+    @classmethod
+    def enter(cls) -> None:
+        with cls.lock:
+            cls.now += 1
+            cls.peak = max(cls.peak, cls.now)
+
+    @classmethod
+    def leave(cls) -> None:
+        with cls.lock:
+            cls.now -= 1
+
+
 class FaultySiteHandler(StaticSiteHandler):
     """The sample site plus /faults/... pages that fail in the ways real sites do."""
 
     def do_GET(self, head: bool = False) -> None:  # noqa: N802
         path = self.path.split("?", 1)[0]
-        if path == "/faults/server-error.html":
+        if path == "/faults/counted.html":
+            InFlight.enter()
+            try:
+                time.sleep(0.3)
+                self.send_body(200, b"<html><body>counted</body></html>", "text/html",
+                               mode="plain")
+            finally:
+                InFlight.leave()
+        elif path == "/faults/server-error.html":
             self.send_body(500, b"<html><body>Internal error</body></html>",
                            "text/html; charset=utf-8", mode="plain")
         elif path == "/faults/slow.html":
