@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from storage import StoredObject, get_store
+from storage.recovery import Recovered, recover_open_files
 from storage.spool import FlushReport, Spool
 from warcwire.config import Config
 from warcwire.exceptions import WarcwireError
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_STORAGE = 3  # crawl finished, some files still wait in the spool
 EXIT_NOTHING_FETCHED = 4  # the site could not be reached at all
+EXIT_STOPPED = 5  # stopped early by SIGTERM/SIGINT; what was fetched is stored
 
 
 @dataclass
@@ -40,6 +42,7 @@ class RunSummary:
     stored: list[str] = field(default_factory=list)  # locations of stored objects
     kept: list[tuple[str, str]] = field(default_factory=list)  # (spool path, why)
     not_indexed: list[tuple[str, str]] = field(default_factory=list)  # (key, why)
+    recovered: list[str] = field(default_factory=list)  # files an interrupted run left
 
     @property
     def pages(self) -> int:
@@ -72,7 +75,8 @@ class RunSummary:
                 "stats": {k: v if isinstance(v, int | float | str | bool) or v is None
                           else str(v) for k, v in self.stats.items()},
                 "stored": list(self.stored), "kept": [list(k) for k in self.kept],
-                "not_indexed": [list(k) for k in self.not_indexed]}
+                "not_indexed": [list(k) for k in self.not_indexed],
+                "recovered": list(self.recovered)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunSummary:
@@ -80,12 +84,15 @@ class RunSummary:
                    spool_dir=d["spool_dir"], started=datetime.fromisoformat(d["started"]),
                    elapsed=float(d["elapsed"]), stats=dict(d["stats"]),
                    stored=list(d["stored"]), kept=[(p, why) for p, why in d["kept"]],
-                   not_indexed=[(k, why) for k, why in d.get("not_indexed", [])])
+                   not_indexed=[(k, why) for k, why in d.get("not_indexed", [])],
+                   recovered=list(d.get("recovered", [])))
 
     @property
     def exit_code(self) -> int:
         if self.kept:
             return EXIT_STORAGE
+        if self.finish_reason == "shutdown":
+            return EXIT_STOPPED
         if self.pages == 0 and self.errors:
             return EXIT_NOTHING_FETCHED
         return EXIT_OK
@@ -129,7 +136,8 @@ def run_site(config: Config, site_name: str, *, storage: str | None = None,
     process.start()
     summary.stats = dict(crawler.stats.get_stats() or {})
 
-    report = store_spool(Spool(Path(config.spool_dir)), store)
+    report, recovered = store_spool(Spool(Path(config.spool_dir)), store)
+    summary.recovered = [item.describe() for item in recovered]
     # WARCs that rotated mid-crawl were stored by the background uploader already
     stored = uploaded_during_crawl(crawler) + report.stored
     summary.stored = [obj.location for obj in stored]
@@ -175,9 +183,16 @@ def index_captures(config: Config, store: Any, stored: list[StoredObject], *, si
     return list(indexed.failed)
 
 
-def store_spool(spool: Spool, store: Any) -> FlushReport:
-    """Upload everything finished in the spool, this run's files and any left before."""
+def store_spool(spool: Spool, store: Any) -> tuple[FlushReport, list[Recovered]]:
+    """Upload everything finished in the spool, this run's files and any left before.
+
+    Files a killed run left half-written are recovered first (torn tails cut),
+    so they are uploaded and indexed with the rest.
+    """
+    recovered = recover_open_files(spool)
+    for item in recovered:
+        logger.warning("Recovered from an interrupted run: %s", item.describe())
     report = spool.flush(store)
     for path, why in report.failed:
         logger.warning("Kept in spool: %s (%s)", path, why)
-    return report
+    return report, recovered

@@ -150,7 +150,8 @@ def test_sigterm_to_crawl_by_hand_stores_and_records_it_stopped(
         out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
-    assert proc.returncode == 0, err
+    assert proc.returncode == 5, err  # EXIT_STOPPED
+    assert "STOPPED early by a signal" in out
     history = history_of(config)
     (run,) = finished_runs(history, "slow")
     history.close()

@@ -134,7 +134,7 @@ def test_sigterm_mid_crawl_stores_valid_warcs_and_records_the_run(
     (run,) = history.runs(site="slow")
     assert run.outcome == "stopped", run
     assert run.message == "service shutting down; stopped with SIGTERM"
-    assert run.exit_status == 0 and run.pages >= 2
+    assert run.exit_status == 5 and run.pages >= 2  # EXIT_STOPPED
     assert len(run.warcs) == 1 and Path(run.warcs[0]).is_file()
     warcio_check([Path(run.warcs[0])])
     assert not [p for p in spool.rglob("*") if p.is_file()], "files left in the spool"

@@ -39,6 +39,11 @@ def summary_lines(s: RunSummary) -> list[str]:
         lines.append("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in errors.items()))
     lines.append(f"  stored {len(s.stored)} file(s) in {s.storage}")
     lines += [f"    {loc}" for loc in s.stored]
+    if s.finish_reason == "shutdown":
+        lines.append("  STOPPED early by a signal: what was fetched until then is stored")
+    if s.recovered:
+        lines.append(f"  recovered {len(s.recovered)} file(s) from an interrupted run")
+        lines += [f"    {item}" for item in s.recovered]
     if s.not_indexed:
         lines.append(f"  NOT indexed: {len(s.not_indexed)} file(s); run 'warcwire reindex'")
         lines += [f"    {key}: {why}" for key, why in s.not_indexed]

@@ -11,7 +11,8 @@ EPILOG = """example:
   warcwire crawl example-news --config sites.yaml --storage s3://news-archive/warc
 
 exit codes: 0 ok; 2 bad config or usage; 3 files kept in the spool (storage failed,
-the next run uploads them); 4 nothing could be fetched."""
+the next run uploads them); 4 nothing could be fetched; 5 stopped early by
+SIGTERM/SIGINT (what was fetched is stored)."""
 
 
 def run(args: argparse.Namespace) -> int:
