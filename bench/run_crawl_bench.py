@@ -72,6 +72,7 @@ sites:
       delay: 0
       concurrency: 32
       autothrottle: false
+    allow_addresses: ["127.0.0.1"]
 """
 
 

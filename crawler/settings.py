@@ -5,6 +5,8 @@ The module-level names are the project defaults (``scrapy.cfg`` points here).
 
 warcwire's own settings, with their defaults:
 
+- ``WARCWIRE_ALLOW_ADDRESSES`` (``[]``): non-public networks the crawl may fetch (SSRF guard).
+- ``WARCWIRE_ARCHIVE_CREDENTIALS`` (``False``): store Authorization/Cookie request headers as sent.
 - ``WARCWIRE_EXTRACT`` (``True``): extract articles during the crawl; off = archive only.
 - ``WARCWIRE_EXTRACT_WORKERS`` (``-1``): extraction processes; -1 = one per core, 0 = inline.
 - ``WARCWIRE_PROGRESS`` (``False``): show a progress line (the CLI turns it on).
@@ -50,6 +52,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 DOWNLOADER = "crawler.downloader.PoliteDownloader"
 
 DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt: a blocked host's robots.txt is not fetched either.
+    "crawler.ssrf.AddressGuardMiddleware": 50,
     # Scrapy's own skips the check for requests made while robots.txt downloads.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robotstxt.SharedRobotsTxtMiddleware": 100,
@@ -86,6 +90,8 @@ def crawl_settings(config: Config, site: SiteConfig, *, run_id: str, storage: st
         "DOWNLOAD_TIMEOUT": site.download_timeout,
         "RETRY_TIMES": site.retries,
         "WARCWIRE_SITE": site.name,
+        "WARCWIRE_ALLOW_ADDRESSES": list(site.allow_addresses),
+        "WARCWIRE_ARCHIVE_CREDENTIALS": site.archive_credentials,
         "WARCWIRE_RUN_ID": run_id,
         "WARCWIRE_SPOOL_DIR": config.spool_dir,
         "WARCWIRE_STORAGE_URI": storage,

@@ -7,8 +7,18 @@ be sent and ``process_response`` sees the body still content-encoded and
 3xx responses before they are followed. robots.txt goes through this chain
 too, so it is archived like any page.
 
+Credentials are not archived: the values of ``Authorization``, ``Cookie`` and
+``Proxy-Authorization`` request headers are stored as ``[redacted]`` (the name
+stays, so the record still says a credential was sent) and the record gets a
+``WARC-Warcwire-Redacted`` header naming them. Such a request record no longer
+matches the wire byte for byte; that is the point. A site may opt in to
+storing Authorization and Cookie as sent; Proxy-Authorization, an operator
+credential for the proxy, is always redacted.
+
 Settings (all prefixed WARCWIRE_, alphabetical)::
 
+    # store Authorization and Cookie request headers as sent
+    WARCWIRE_ARCHIVE_CREDENTIALS = False
     # identifies the run; recorded in each warcinfo record
     WARCWIRE_RUN_ID = "run"
     # spool sub-folder and file-name part
@@ -65,8 +75,11 @@ logger = logging.getLogger(__name__)
 warc_file_closed = object()
 
 _HTTP_VERSION = re.compile(r"^HTTP/\d\.\d$")
-# Sent to a proxy only; an operator credential, not part of the capture.
-_DROP_REQUEST_HEADERS = {b"proxy-authorization"}
+# Sent to a proxy only; an operator credential, never archived.
+_PROXY_CREDENTIALS = {b"proxy-authorization"}
+# The site's credentials; archived only when the site opts in.
+_SITE_CREDENTIALS = {b"authorization", b"cookie"}
+REDACTED = "[redacted]"
 
 
 @dataclass
@@ -85,9 +98,11 @@ class WarcCaptureMiddleware:
         *,
         max_body_size: int = 50_000_000,
         stats: StatsCollector | None = None,
+        archive_credentials: bool = False,
     ) -> None:
         self.writer = writer
         self.max_body_size = max_body_size
+        self.redact = _PROXY_CREDENTIALS | (set() if archive_credentials else _SITE_CREDENTIALS)
         self.stats = stats
         self._in_flight: WeakKeyDictionary[Request, _InFlight] = WeakKeyDictionary()
 
@@ -120,7 +135,8 @@ class WarcCaptureMiddleware:
             rotate_size=settings.getint("WARCWIRE_WARC_ROTATE_SIZE", 1_000_000_000),
             warcinfo={k: str(v) for k, v in warcinfo.items()},
         )
-        mw = cls(writer, max_body_size=max_body_size, stats=crawler.stats)
+        mw = cls(writer, max_body_size=max_body_size, stats=crawler.stats,
+                 archive_credentials=settings.getbool("WARCWIRE_ARCHIVE_CREDENTIALS"))
 
         def announce(path: Path) -> None:
             key = path.relative_to(writer.spool_dir).as_posix()
@@ -174,11 +190,12 @@ class WarcCaptureMiddleware:
 
         writer = self.writer
         request_id, response_id = writer.new_record_id(), writer.new_record_id()
+        headers, redacted = _redact(_request_headers(request, url), self.redact)
         req_record = writer.make_request_record(
             url,
             request.method,
             _request_target(request, url),
-            _request_headers(request, url),
+            headers,
             request.body,
             ip=ip,
             date=flight.sent,
@@ -186,6 +203,8 @@ class WarcCaptureMiddleware:
             concurrent_to=response_id,
             warc_protocol=warc_protocol,
         )
+        if redacted:
+            req_record.rec_headers.add_header("WARC-Warcwire-Redacted", ", ".join(redacted))
         resp_record = writer.make_response_record(
             url,
             _status_line(http_version, response.status),
@@ -252,8 +271,7 @@ def _request_headers(request: Request, url: str) -> list[tuple[str, str]]:
         lines.append((b"Content-Length", str(len(request.body)).encode()))
     headers = TxHeaders(request.headers)
     for name, values in headers.getAllRawHeaders():
-        if name.lower() not in _DROP_REQUEST_HEADERS:
-            lines.extend((name, value) for value in values)
+        lines.extend((name, value) for value in values)
     if not headers.hasHeader(b"Host"):
         uri = URI.fromBytes(url.encode("ascii"))
         host = b"[" + uri.host + b"]" if isIPv6Address(uri.host.decode()) else uri.host
@@ -261,6 +279,20 @@ def _request_headers(request: Request, url: str) -> list[tuple[str, str]]:
             host += b":%d" % uri.port
         lines.append((b"Host", host))
     return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in lines]
+
+
+def _redact(lines: list[tuple[str, str]], names: set[bytes]
+            ) -> tuple[list[tuple[str, str]], list[str]]:
+    """Header lines with credential values replaced, and the names replaced."""
+    out: list[tuple[str, str]] = []
+    redacted: list[str] = []
+    for name, value in lines:
+        if name.lower().encode("latin-1") in names:
+            value = REDACTED
+            if name not in redacted:
+                redacted.append(name)
+        out.append((name, value))
+    return out, redacted
 
 
 def _response_headers(response: Response, body_length: int) -> list[tuple[str, str]]:

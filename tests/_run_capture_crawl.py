@@ -116,6 +116,8 @@ def crawl_main(base: str, refused: str, spool: str, out: str) -> None:
         "ROBOTSTXT_OBEY": True,
         "TELNETCONSOLE_ENABLED": False,
         "USER_AGENT": "warcwire-test/1.0",
+        # the tests compare request records with the wire, cookies included
+        "WARCWIRE_ARCHIVE_CREDENTIALS": True,
         "WARCWIRE_RUN_ID": "run-42",
         "WARCWIRE_SITE": "testsite",
         "WARCWIRE_SPOOL_DIR": spool,

@@ -107,6 +107,7 @@ def site_entry(base_url: str, name: str = "sample-news", **overrides: object) ->
         "follow_depth": 2,
         "max_pages": 200,
         "politeness": {"delay": 0, "concurrency": 8, "autothrottle": False},
+        "allow_addresses": ["127.0.0.1"],  # a local test site: opt out of the SSRF guard
     }
     entry.update(overrides)
     return entry

@@ -8,6 +8,7 @@ limits) and every site to crawl. Validation errors become a single
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -129,6 +130,10 @@ class SiteConfig(_Model):
     selectors: Selectors = Selectors()
     schedule: str | None = None
     time_limit: int | None = Field(None, ge=1, description="Seconds; default scheduler.time_limit.")
+    allow_addresses: list[str] = Field(
+        [], description="Non-public networks this site may fetch, e.g. 127.0.0.1/32.")
+    archive_credentials: bool = Field(
+        False, description="Store Authorization and Cookie request headers unredacted.")
 
     @field_validator("start_urls", "sitemaps", "feeds")
     @classmethod
@@ -147,6 +152,18 @@ class SiteConfig(_Model):
             except re.error as exc:
                 raise ValueError(f"invalid regular expression {p!r}: {exc}") from None
         return patterns
+
+    @field_validator("allow_addresses")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        for n in networks:
+            try:
+                ipaddress.ip_network(n, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"expected an IP address or network such as 127.0.0.1 or 10.0.0.0/8, "
+                    f"got {n!r}") from None
+        return networks
 
     @field_validator("schedule")
     @classmethod

@@ -40,6 +40,7 @@ from twisted.python.failure import Failure
 from crawler.discovery import feed_links, parse_sitemap, sitemap_body
 from crawler.extraction import ArticleExtractor, default_workers
 from crawler.items import ArticleItem
+from crawler.ssrf import BlockedAddress
 from warcwire.config import SiteConfig
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def classify_failure(failure: Failure) -> str:
         return "data_loss"
     if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
         return "timeout"
+    if failure.check(BlockedAddress):
+        return "blocked_address"
     if failure.check(IgnoreRequest):
         return "ignored"
     return failure.type.__name__ if failure.type else "unknown"
