@@ -74,6 +74,13 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def strip_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def multipart_etag(part_md5s: list[bytes]) -> str:
     """The ETag S3 gives a multipart object: md5 of the part md5s, then ``-N``."""
     return f"{hashlib.md5(b''.join(part_md5s)).hexdigest()}-{len(part_md5s)}"
@@ -105,7 +112,8 @@ class S3Store:
 
     @property
     def endpoint(self) -> str:
-        return str(self._client.meta.endpoint_url)
+        """The endpoint for messages, without any user:password@ it may carry."""
+        return strip_userinfo(str(self._client.meta.endpoint_url))
 
     def _key(self, key: str) -> str:
         if not key or key.startswith("/"):
