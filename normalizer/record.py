@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -102,7 +102,9 @@ class ArticleRecord:
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """A shallow dict: the fields are plain JSON values (asdict's deep copy cost more
+        than the rest of writing a record)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArticleRecord:
