@@ -12,6 +12,7 @@ values, which changes what the server sent).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
@@ -288,6 +289,8 @@ class WarcRotatingWriter:
             if not final.exists() and not open_path.exists():
                 break
         out = _create(open_path)
+        # Held until the file is finished: crash recovery skips files locked here.
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         current = _OpenFile(out, WARCWriter(out, gzip=True, warc_version=WARC_VERSION), open_path)
         self.files += 1
         info = {
@@ -312,9 +315,9 @@ class WarcRotatingWriter:
             return
         current.file.flush()
         os.fsync(current.file.fileno())
-        current.file.close()
         final = _final_path(current.path)
-        os.replace(current.path, final)
+        os.replace(current.path, final)  # renamed while still locked, then unlocked
+        current.file.close()
         fsync_dir(final.parent)
         self.finished.append(final)
         logger.info("Finished WARC %s (%d bytes)", final, final.stat().st_size)

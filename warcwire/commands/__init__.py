@@ -11,6 +11,7 @@ COMMANDS = [
     "warcwire.commands.captures",
     "warcwire.commands.restore",
     "warcwire.commands.reindex",
+    "warcwire.commands.verify",
     "warcwire.commands.review",
     "warcwire.commands.serve",
     "warcwire.commands.status",
