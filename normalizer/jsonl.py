@@ -6,6 +6,7 @@ uploader (which skips ``*.open``) only ever sees complete files.
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import logging
@@ -67,6 +68,8 @@ class JsonlFile:
         if self._gz is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._raw = open(self.open_path, "wb")  # noqa: SIM115 - closed in close()
+            # held until closed: spool recovery leaves files with a live writer alone
+            fcntl.flock(self._raw.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             # no name, no mtime in the header: same records, same bytes
             self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
         return self._gz
@@ -87,9 +90,9 @@ class JsonlFile:
         self._gz.close()
         self._raw.flush()
         os.fsync(self._raw.fileno())
-        self._raw.close()
-        os.replace(self.open_path, self.path)
+        os.replace(self.open_path, self.path)  # rename while still locked, then unlock
         fsync_dir(self.path.parent)
+        self._raw.close()
         self._final = self.path
         logger.info("wrote %d article records to %s", self._count, self.path)
         return self.path

@@ -116,6 +116,19 @@ def test_a_file_being_written_is_never_touched(tmp_path: Path) -> None:
     assert rec.path.name == "run.articles.v1.jsonl.gz" and rec.records == 1
 
 
+def test_an_articles_file_being_written_is_never_touched(tmp_path: Path) -> None:
+    from normalizer.jsonl import JsonlWriter
+
+    writer = JsonlWriter(tmp_path, "site", "run1")
+    writer.write({"url": "https://n.example/a", "text": "one"})
+    open_path = writer.open_path
+    assert open_path.is_file()
+    assert recover_open_files(Spool(tmp_path)) == []  # its writer still holds the lock
+    assert open_path.is_file()
+    final = writer.close()
+    assert final is not None and final.is_file() and not open_path.exists()
+
+
 def test_jsonl_keeps_whole_lines_of_the_readable_stream(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
     path = spool.root / "site" / "2026-01-01" / "run.articles.v1.jsonl.gz.open"
