@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -28,15 +27,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     select,
     update,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
+import storage.database
 from warcwire.exceptions import HistoryError
 
 RUNNING = "running"
@@ -114,35 +111,9 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets `warcwire runs` read while the service writes.
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
-
-
 def make_engine(url: str) -> Engine:
     """An engine for the state database; postgresql:// means psycopg 3."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise HistoryError(f"Invalid database URL '{url}': {exc}") from None
-    backend = parsed.get_backend_name()
-    if backend == "postgresql" and parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if backend == "sqlite":
-        if parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-    try:
-        engine = create_engine(parsed, **kwargs)
-    except (ArgumentError, ImportError) as exc:
-        raise HistoryError(f"Cannot use database '{url}': {exc}") from None
-    if backend == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+    return storage.database.make_engine(url, HistoryError)
 
 
 class History:

@@ -39,32 +39,18 @@ PostgreSQL. Snippets mark matched words with ``MARK_START``/``MARK_END``;
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
-    BigInteger,
-    Column,
-    Computed,
     Connection,
     Engine,
-    Index,
-    Integer,
     MetaData,
-    String,
     Table,
-    Text,
-    UniqueConstraint,
     and_,
     column,
-    create_engine,
-    event,
     func,
     literal_column,
     select,
@@ -72,139 +58,25 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
+from storage.catalog_schema import (
+    MARK_END,
+    MARK_START,
+    SQLITE_FTS,
+    Capture,
+    SearchHit,
+    pad_timestamp,
+    prefix_end,
+    tables,
+    ts_datetime,
+)
 from storage.cdxj import surt_key
+from storage.database import make_engine, parse_database_url
 from warcwire.exceptions import CaptureNotFound, CatalogError
 
-MARK_START = "\x02"
-MARK_END = "\x03"
 BATCH = 5000
 _SNIPPET_CHARS = 240
-
-# bytewise ordering for SURT range scans on PostgreSQL, as SQLite's BINARY does
-_Key = String().with_variant(String(collation="C"), "postgresql")
-
-
-@dataclass(frozen=True)
-class Capture:
-    """One archived capture: where its WARC record is and what it was."""
-
-    id: int
-    surt: str
-    url: str
-    timestamp: str  # 14 digits, UTC
-    status: int | None
-    mime: str | None
-    digest: str | None
-    length: int
-    offset: int
-    filename: str  # storage key of the WARC, relative to the storage root
-    site: str
-    run_id: str
-
-    @property
-    def datetime(self) -> datetime:
-        return datetime.strptime(self.timestamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """A capture found by :meth:`Catalog.search`, with its article title if any."""
-
-    capture: Capture
-    title: str | None
-    snippet: str  # plain text; matched words between MARK_START and MARK_END
-    published: str | None = None
-
-    @property
-    def snippet_text(self) -> str:
-        return self.snippet.replace(MARK_START, "").replace(MARK_END, "")
-
-    def snippet_html(self) -> str:
-        escaped = html.escape(self.snippet)
-        return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
-
-
-def _tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
-    captures = Table(
-        "captures", metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("surt", _Key, nullable=False),
-        Column("url", Text, nullable=False),
-        Column("timestamp", String(14), nullable=False),
-        Column("status", Integer),
-        Column("mime", String(255)),
-        Column("digest", String(128)),
-        Column("length", BigInteger, nullable=False),
-        Column("offset", BigInteger, nullable=False),
-        Column("filename", _Key, nullable=False),
-        Column("site", String(64), nullable=False),
-        Column("run_id", String(64), nullable=False),
-        UniqueConstraint("filename", "offset", name="uq_captures_record"),
-        Index("ix_captures_surt_ts", "surt", "timestamp"),
-        Index("ix_captures_site_ts", "site", "timestamp"),
-        Index("ix_captures_ts", "timestamp"),
-    )
-    extra = []
-    if dialect == "postgresql":
-        extra.append(Column("tsv", postgresql.TSVECTOR, Computed(
-            "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(description, '')"
-            " || ' ' || coalesce(text, ''))", persisted=True)))
-    articles = Table(
-        "articles", metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("filename", _Key, nullable=False),  # WARC key of the response record
-        Column("offset", BigInteger, nullable=False),
-        Column("url", Text, nullable=False),
-        Column("title", Text),
-        Column("description", Text),
-        Column("published", String(64)),
-        Column("language", String(16)),
-        Column("site", String(64), nullable=False),
-        Column("run_id", String(64), nullable=False),
-        Column("text", Text, nullable=False),
-        Column("content_hash", String(80)),
-        Column("record", Text, nullable=False),  # the whole JSONL record
-        *extra,
-        UniqueConstraint("filename", "offset", name="uq_articles_record"),
-        Index("ix_articles_site", "site"),
-    )
-    if dialect == "postgresql":
-        Index("ix_articles_tsv", articles.c.tsv, postgresql_using="gin")
-    return captures, articles
-
-
-_SQLITE_FTS = [
-    "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
-    "title, description, text, content='articles', content_rowid='id', "
-    "tokenize='porter unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER IF NOT EXISTS articles_fts_ai AFTER INSERT ON articles BEGIN "
-    "INSERT INTO articles_fts(rowid, title, description, text) "
-    "VALUES (new.id, new.title, new.description, new.text); END",
-    "CREATE TRIGGER IF NOT EXISTS articles_fts_ad AFTER DELETE ON articles BEGIN "
-    "INSERT INTO articles_fts(articles_fts, rowid, title, description, text) "
-    "VALUES ('delete', old.id, old.title, old.description, old.text); END",
-]
-
-
-def pad_timestamp(value: str, *, high: bool = False) -> str:
-    """A 14-digit timestamp from a prefix such as "2026" or "202611251200"."""
-    digits = "".join(ch for ch in str(value) if ch.isdigit())
-    if not digits or len(digits) > 14:
-        raise ValueError(f"expected a timestamp of up to 14 digits (YYYYMMDDhhmmss), got {value!r}")
-    if high:
-        return (digits + "99991231235959"[len(digits):])[:14]
-    return (digits + "00000101000000"[len(digits):])[:14]
-
-
-def _ts_datetime(ts: str) -> datetime:
-    return datetime.strptime(ts, "%Y%m%d%H%M%S")
-
-
-def _prefix_end(prefix: str) -> str:
-    """The smallest string greater than every string starting with ``prefix``."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 class Catalog:
@@ -212,34 +84,22 @@ class Catalog:
 
     def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
-        try:
-            parsed = make_url(url)
-        except ArgumentError as exc:
-            raise CatalogError(f"Invalid database URL '{url}': {exc}") from None
+        parsed = parse_database_url(url, CatalogError)
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
             raise CatalogError(
                 f"Unsupported catalog database '{self.dialect}' in '{url}'; "
                 "use sqlite:///path.db or postgresql+psycopg://user@host/db")
-        if self.dialect == "postgresql" and parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         if engine is None:
-            kwargs: dict[str, Any] = {}
-            if self.dialect == "sqlite":
-                kwargs["connect_args"] = {"timeout": 30}
-            engine = create_engine(parsed, **kwargs)
-            if self.dialect == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
+            engine = make_engine(url, CatalogError)
         self.engine = engine
         self.metadata = MetaData()
-        self.t_captures, self.t_articles = _tables(self.metadata, self.dialect)
+        self.t_captures, self.t_articles = tables(self.metadata, self.dialect)
         with self._errors("creating the tables of"):
             self.metadata.create_all(self.engine)
             if self.dialect == "sqlite":
                 with self.engine.begin() as conn:
-                    for ddl in _SQLITE_FTS:
+                    for ddl in SQLITE_FTS:
                         conn.exec_driver_sql(ddl)
 
     def __repr__(self) -> str:
@@ -349,7 +209,7 @@ class Catalog:
             raise ValueError(f"match must be 'exact' or 'prefix', got {match!r}")
         if url.endswith("/") and not key.endswith("/"):
             key += "/"
-        return and_(c.surt >= key, c.surt < _prefix_end(key))
+        return and_(c.surt >= key, c.surt < prefix_end(key))
 
     def captures(self, url: str, *, match: Literal["exact", "prefix"] = "exact"
                  ) -> list[Capture]:
@@ -377,9 +237,9 @@ class Catalog:
         found = [self._capture(r) for r in before + after]
         if not found:
             raise CaptureNotFound(url, at)
-        want = _ts_datetime(target)
+        want = ts_datetime(target)
         # on a tie the earlier capture wins: it is what was online at that moment
-        return min(found, key=lambda cap: abs((_ts_datetime(cap.timestamp) - want)
+        return min(found, key=lambda cap: abs((ts_datetime(cap.timestamp) - want)
                                               .total_seconds()))
 
     def get(self, capture_id: int) -> Capture | None:
@@ -479,10 +339,3 @@ def _fts5_query(query: str) -> str:
     """Words as FTS5 strings (all must match), so user input is never FTS5 syntax."""
     words = [w for w in query.replace('"', " ").split() if w]
     return " ".join(f'"{w}"' for w in words) or '""'
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
