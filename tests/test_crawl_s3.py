@@ -92,3 +92,28 @@ def test_s3_outage_keeps_files_in_spool_until_next_run(
     new = stored_names - kept_names
     assert any(name.endswith(".warc.gz") for name in new), new  # this run's own WARC
     assert not [p for p in (tmp_path / "spool").rglob("*") if p.is_file()]
+
+
+def test_sync_stores_and_indexes_what_waited_in_the_spool(
+        news_site: str, moto_s3: S3Server, fresh_bucket, tmp_path: Path) -> None:
+    bucket = fresh_bucket(moto_s3)
+    config = write_config(tmp_path, [site_entry(news_site)], storage=f"s3://{bucket}/x")
+    down = run_cli("crawl", "sample-news", "--config", str(config),
+                   env=s3_environ(moto_s3, tmp_path, endpoint=closed_port_endpoint()))
+    assert down.returncode == 3, down.stdout + down.stderr
+
+    still_down = run_cli("sync", "--config", str(config),
+                         env=s3_environ(moto_s3, tmp_path, endpoint=closed_port_endpoint()))
+    assert still_down.returncode == 3
+    assert "NOT stored: 2 file(s) still in the spool" in still_down.stdout
+
+    up = run_cli("sync", "--config", str(config), env=s3_environ(moto_s3, tmp_path))
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "stored 2 file(s)" in up.stdout
+    keys = list_keys(moto_s3, bucket)
+    warc = next(k for k in keys if k.endswith(".warc.gz"))
+    assert warc + ".cdxj" in keys  # indexed as well as stored
+    assert not [p for p in (tmp_path / "spool").rglob("*") if p.is_file()]
+    captures = run_cli("captures", f"{news_site}/", "--config", str(config),
+                       env=s3_environ(moto_s3, tmp_path))
+    assert captures.returncode == 0 and "200" in captures.stdout, captures.stderr

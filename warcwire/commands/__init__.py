@@ -8,6 +8,7 @@ COMMANDS = [
     "warcwire.commands.sites",
     "warcwire.commands.demo",
     "warcwire.commands.normalize",
+    "warcwire.commands.sync",
     "warcwire.commands.captures",
     "warcwire.commands.restore",
     "warcwire.commands.reindex",
