@@ -183,6 +183,19 @@ def index_captures(config: Config, store: Any, stored: list[StoredObject], *, si
     return list(indexed.failed)
 
 
+def sync_spool(config: Config, storage: str | None = None, *, run_id: str = "sync"
+               ) -> tuple[FlushReport, list[Recovered], list[tuple[str, str]]]:
+    """What ``warcwire sync`` and the service's sweep do: recover, store and index the spool.
+
+    Returns the flush report, what was recovered, and what was stored but not indexed.
+    """
+    store = get_store(storage or config.storage)
+    report, recovered = store_spool(Spool(Path(config.spool_dir)), store)
+    # site and run come from each WARC's warcinfo; these are fallbacks only
+    not_indexed = index_captures(config, store, report.stored, site="unknown", run_id=run_id)
+    return report, recovered, not_indexed
+
+
 def store_spool(spool: Spool, store: Any) -> tuple[FlushReport, list[Recovered]]:
     """Upload everything finished in the spool, this run's files and any left before.
 

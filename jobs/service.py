@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 JOB_FUNC = "jobs.service:crawl_job"
 JOBS_TABLE = "warcwire_jobs"
+SWEEP_JOB = "sweep"
 KEEP_LOGS = 50  # crawl logs kept per site
 _service: Service | None = None
 
@@ -93,7 +94,8 @@ class Service:
             jobstores={"default": {"type": "sqlalchemy", "engine": self.history.engine,
                                    "tablename": JOBS_TABLE},
                        "manual": {"type": "memory"}},
-            executors={"default": {"type": "threadpool", "max_workers": self.max_parallel}},
+            executors={"default": {"type": "threadpool", "max_workers": self.max_parallel},
+                       "sweep": {"type": "threadpool", "max_workers": 1}},
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": self.config.scheduler.misfire_grace_time},
             timezone=parse_timezone(self.config.timezone))
@@ -109,6 +111,14 @@ class Service:
         self.scheduler.start(paused=True)
         triggers, self._pending_triggers = self._pending_triggers or {}, None
         self.sync_jobs(self.config, triggers)
+        interval = self.config.scheduler.sweep_interval
+        if interval:
+            # In memory and on its own one-thread executor: never two sweeps at
+            # once, and a sweep stuck on a dead endpoint never holds up a crawl.
+            self.scheduler.add_job(self.sweep, trigger="interval", seconds=interval,
+                                   id=SWEEP_JOB, name="spool sweep", jobstore="manual",
+                                   executor="sweep", coalesce=True, max_instances=1,
+                                   misfire_grace_time=None, replace_existing=True)
         self.scheduler.resume()
         logger.info("Scheduler started: %d site(s), %d scheduled, up to %d crawl(s) at once",
                     len(self.config.sites), len(triggers), self.max_parallel)
@@ -183,6 +193,10 @@ class Service:
         return changes
 
     def _on_event(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
+        if event.job_id == SWEEP_JOB:
+            if event.code == EVENT_JOB_ERROR:
+                logger.error("Spool sweep failed: %s", event.exception)
+            return  # a sweep still running when the next is due is simply skipped
         site = event.job_id.split(":", 1)[-1]
         if event.code == EVENT_JOB_MAX_INSTANCES:
             logger.warning("Crawl of %s not started: the previous one is still running", site)
@@ -193,6 +207,37 @@ class Service:
             self.metrics.inc("warcwire_runs_skipped_total", site=site, reason="missed")
         elif event.code == EVENT_JOB_ERROR:
             logger.error("Crawl job of %s failed: %s", site, event.exception)
+
+    # -- the spool sweep --------------------------------------------------
+
+    def sweep(self) -> None:
+        """Store and index what waits in the spool, as ``warcwire sync`` does.
+
+        Skipped while a crawl runs: each crawl stores the whole spool when it
+        ends, and a sweep must not take files a running crawl will report.
+        """
+        with self._lock:
+            busy = self.stopping.is_set() or any(self.active.values())
+        if busy:
+            logger.debug("Spool sweep skipped: a crawl is running")
+            return
+        from jobs.crawl import sync_spool
+
+        try:
+            report, recovered, not_indexed = sync_spool(self.config, run_id="sweep")
+        except Exception:  # a sweep failure must not stop the next ones
+            logger.exception("Spool sweep failed")
+            return
+        for item in recovered:
+            logger.warning("Sweep recovered %s", item.describe())
+        if report.stored:
+            logger.info("Sweep stored %d spooled file(s) in %s", len(report.stored),
+                        self.config.storage)
+        for key, why in not_indexed:
+            logger.warning("Sweep stored %s but did not index it: %s", key, why)
+        if report.failed:
+            logger.warning("Sweep kept %d file(s) in the spool %s (first: %s)",
+                           len(report.failed), self.config.spool_dir, report.failed[0][1])
 
     # -- running one crawl --------------------------------------------------
 

@@ -201,6 +201,7 @@ class S3Store:
 
     def _put_multipart(self, source: Path, full_key: str, metadata: dict[str, str]) -> str:
         """Our own part loop, so every part carries Content-MD5; abort on any failure."""
+        self._abort_stale(full_key)
         upload_id = self._client.create_multipart_upload(
             Bucket=self.bucket, Key=full_key, Metadata=metadata)["UploadId"]
         part_md5s: list[bytes] = []
@@ -224,6 +225,31 @@ class S3Store:
             self._abort(full_key, upload_id)
             raise
         return multipart_etag(part_md5s)
+
+    def _abort_stale(self, full_key: str) -> None:
+        """Abort unfinished multipart uploads of exactly this key.
+
+        A failed upload is aborted at once, but when the endpoint died mid-upload
+        the abort cannot reach it, and the parts already sent would stay (and be
+        billed) forever. The spool uploads one key at a time, so any unfinished
+        upload of the key we are about to write is a leftover of a failed attempt.
+        """
+        from botocore.exceptions import ClientError
+
+        stale: list[str] = []
+        try:
+            paginator = self._client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full_key):
+                stale.extend(u["UploadId"] for u in page.get("Uploads", [])
+                             if u.get("Key") == full_key)
+        except ClientError as exc:  # e.g. a server without this call: upload anyway
+            logger.warning("Could not list unfinished uploads of s3://%s/%s: %s",
+                           self.bucket, full_key, _one_line(exc))
+            return
+        for upload_id in stale:
+            logger.info("Aborting a leftover multipart upload %s of s3://%s/%s",
+                        upload_id, self.bucket, full_key)
+            self._abort(full_key, upload_id)
 
     def _abort(self, full_key: str, upload_id: str) -> None:
         try:

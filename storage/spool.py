@@ -8,10 +8,12 @@ files simply wait in the spool for the next flush.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,17 @@ from storage.local import is_temp_name
 from warcwire.exceptions import StorageError
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def _locked_dir(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on a directory, held until the block ends."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 # Called after each file with (files handled so far, files in this flush, path).
@@ -86,10 +99,11 @@ class Spool:
     def flush(self, store: Store, on_progress: ProgressCallback | None = None) -> FlushReport:
         """Upload every pending file; delete each one only after a verified put.
 
-        Serialized by a lock, so a periodic flusher and the final flush never
-        upload the same file twice.
+        Serialized by a lock, and across processes by an ``flock`` on the spool
+        folder itself (no lock file is left behind), so a periodic flusher, the
+        service's sweep and a crawl's final flush never upload one file at once.
         """
-        with self._lock:
+        with self._lock, _locked_dir(self.root):
             report = FlushReport()
             files = self.pending()
             consecutive_failures, last_error = 0, ""

@@ -208,6 +208,9 @@ class SchedulerSettings(_Model):
     misfire_grace_time: int = Field(3600, ge=1, description="Seconds a missed run may be late.")
     time_limit: int = Field(21600, ge=1, description="Default seconds one crawl may take.")
     stop_grace: int = Field(60, ge=0, description="Seconds running crawls get on shutdown.")
+    sweep_interval: int = Field(300, ge=0, description=(
+        "Seconds between sweeps that store and index what waits in the spool "
+        "(as warcwire sync does) while no crawl runs; 0 = no sweep."))
 
     _listen = field_validator("listen")(lambda v: _check_listen(v))
 

@@ -8,7 +8,6 @@ crawl soon (or from cron, after the outage).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from warcwire.commands.common import RAW, add_config_arg
 
@@ -20,20 +19,14 @@ exit codes: 0 everything stored; 3 some files are still in the spool (storage fa
 
 
 def run(args: argparse.Namespace) -> int:
-    from jobs.crawl import EXIT_OK, EXIT_STORAGE, index_captures, store_spool
-    from storage import get_store
-    from storage.spool import Spool
+    from jobs.crawl import EXIT_OK, EXIT_STORAGE, sync_spool
     from warcwire.config import load_config
 
     config = load_config(args.config)
     storage = args.storage or config.storage
-    store = get_store(storage)
-    spool = Spool(Path(config.spool_dir))
-    report, recovered = store_spool(spool, store)
+    report, recovered, not_indexed = sync_spool(config, storage)
     for item in recovered:
         print(f"recovered {item.describe()}")
-    # site and run come from each WARC's warcinfo; these are fallbacks only
-    not_indexed = index_captures(config, store, report.stored, site="unknown", run_id="sync")
     print(f"stored {len(report.stored)} file(s) in {storage}")
     for obj in report.stored:
         print(f"  {obj.location}")
