@@ -57,6 +57,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's own skips the check for requests made while robots.txt downloads.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robotstxt.SharedRobotsTxtMiddleware": 100,
+    # DOWNLOAD_MAXSIZE = 0 below would leave decompression unbounded (gzip bombs):
+    # same place, same behaviour, but decoded bodies are capped.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.decoded_limit.BoundedHttpCompressionMiddleware": 590,
     # Above HttpCompression (590), Redirect (600) and Cookies (700): sees raw bodies,
     # unfollowed redirects and the final request headers.
     "crawler.warc_capture.WarcCaptureMiddleware": 950,
@@ -72,6 +76,8 @@ WARCWIRE_WARC_MAX_BODY_SIZE = 50_000_000
 # the capture middleware cuts them first and archives the part it got.
 DOWNLOAD_MAXSIZE = 0
 DOWNLOAD_WARNSIZE = 0
+# Redirect loops are otherwise dropped silently by the duplicate filter; this one counts them.
+DUPEFILTER_CLASS = "crawler.dupefilter.CountingDupeFilter"
 
 
 def crawl_settings(config: Config, site: SiteConfig, *, run_id: str, storage: str,

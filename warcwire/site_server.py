@@ -107,12 +107,12 @@ def make_handler(root: Path, base: type[StaticSiteHandler] = StaticSiteHandler
 
 
 @contextmanager
-def serve_site(root: Path, host: str = "127.0.0.1", port: int = 0,
-               handler: type[StaticSiteHandler] = StaticSiteHandler) -> Iterator[str]:
-    """Serve ``root`` in a background thread; yields the base URL."""
-    server = ThreadingHTTPServer((host, port), make_handler(root, handler))
+def serve_handler(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1",
+                  port: int = 0) -> Iterator[str]:
+    """Serve ``handler`` in a background thread; yields the base URL."""
+    server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=handler.__name__, daemon=True)
     thread.start()
     try:
         yield f"http://{_host_port(server.server_address)}"
@@ -120,3 +120,11 @@ def serve_site(root: Path, host: str = "127.0.0.1", port: int = 0,
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def serve_site(root: Path, host: str = "127.0.0.1", port: int = 0,
+               handler: type[StaticSiteHandler] = StaticSiteHandler) -> Iterator[str]:
+    """Serve ``root`` in a background thread; yields the base URL."""
+    with serve_handler(make_handler(root, handler), host, port) as base_url:
+        yield base_url

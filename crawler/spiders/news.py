@@ -37,6 +37,7 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
+from crawler.decoded_limit import DECOMPRESSION_MESSAGE, decoded_size_limit
 from crawler.discovery import feed_links, parse_sitemap, sitemap_body
 from crawler.extraction import ArticleExtractor, default_workers
 from crawler.items import ArticleItem
@@ -67,6 +68,12 @@ def classify_failure(failure: Failure) -> str:
     if failure.check(BlockedAddress):
         return "blocked_address"
     if failure.check(IgnoreRequest):
+        # Scrapy raises IgnoreRequest for these too; they are failures, not robots.txt
+        message = str(failure.value)
+        if "max redirections" in message:  # RedirectMiddleware: chain over REDIRECT_MAX_TIMES
+            return "redirect_limit"
+        if DECOMPRESSION_MESSAGE in message:  # decoded body over the limit (gzip bomb)
+            return "decoded_too_large"
         return "ignored"
     return failure.type.__name__ if failure.type else "unknown"
 
@@ -173,7 +180,8 @@ class NewsSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         self.crawler.stats.inc_value("warcwire/sitemaps")
-        max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        # DOWNLOAD_MAXSIZE is 0 (unlimited): bound gunzipping *.xml.gz as decompression is
+        max_size = decoded_size_limit(self.crawler.settings)
         try:
             links = parse_sitemap(sitemap_body(response, max_size))
         except Exception as exc:  # gunzip raises for oversized or corrupt archives
