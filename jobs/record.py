@@ -13,15 +13,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jobs.crawl import EXIT_NOTHING_FETCHED, EXIT_OK, EXIT_STORAGE, RunSummary, new_run_id
+from jobs.crawl import (
+    EXIT_DISK_FULL,
+    EXIT_NOTHING_FETCHED,
+    EXIT_OK,
+    EXIT_STORAGE,
+    RunSummary,
+    new_run_id,
+)
 from jobs.history import History
+from storage.indexer import is_articles, is_warc
 from warcwire.config import Config
 from warcwire.exceptions import HistoryError
 
 logger = logging.getLogger(__name__)
 
 _BY_EXIT = {EXIT_OK: "ok", EXIT_STORAGE: "storage_failed",
-            EXIT_NOTHING_FETCHED: "nothing_fetched"}
+            EXIT_NOTHING_FETCHED: "nothing_fetched", EXIT_DISK_FULL: "disk_full"}
 
 
 def outcome_of(summary: RunSummary, stop_reason: str | None = None) -> str:
@@ -38,10 +46,17 @@ def outcome_of(summary: RunSummary, stop_reason: str | None = None) -> str:
     return _BY_EXIT.get(summary.exit_code, "failed")
 
 
+def message_of(summary: RunSummary) -> str | None:
+    """The one-line history message of a run that ended with a summary, if it needs one."""
+    if summary.disk_full:
+        return f"spool disk full ({summary.spool_dir}): {summary.disk_full}"
+    return None
+
+
 def split_stored(locations: list[str]) -> tuple[list[str], list[str]]:
-    """(WARC locations, article JSONL locations) among the stored objects."""
-    warcs = [loc for loc in locations if ".warc" in loc.rsplit("/", 1)[-1]]
-    jsonl = [loc for loc in locations if ".jsonl" in loc.rsplit("/", 1)[-1]]
+    """(WARC locations, article JSONL locations) among the stored objects (indexes left out)."""
+    warcs = [loc for loc in locations if is_warc(loc)]
+    jsonl = [loc for loc in locations if is_articles(loc)]
     return warcs, jsonl
 
 
@@ -85,7 +100,7 @@ def crawl_and_record(config: Config, site: str, *, trigger: str = "cli",
     if history is not None:
         try:
             history.finish(run_id, outcome_of(summary), exit_status=summary.exit_code,
-                           **summary_values(summary))
+                           message=message_of(summary), **summary_values(summary))
         except HistoryError as exc:
             _warn("completed", exc)
         finally:

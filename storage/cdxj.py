@@ -33,6 +33,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.timeutils import iso_date_to_timestamp
 
+# The index of <key>.warc.gz is stored beside it as <key>.warc.gz.cdxj.
+CDXJ_SUFFIX = ".cdxj"
 CAPTURE_TYPES = frozenset({"response", "revisit", "resource", "metadata"})
 _MIME_END = re.compile(r"[;\s]")
 
@@ -68,6 +70,17 @@ class CdxjEntry:
                                   "offset": str(self.offset), "filename": self.filename}
         body = json.dumps({k: v for k, v in fields.items() if v is not None})
         return f"{self.surt} {self.timestamp} {body}"
+
+    @classmethod
+    def from_line(cls, line: str) -> CdxjEntry:
+        """Parse a line :meth:`line` wrote; ValueError if it is not one."""
+        key, timestamp, body = line.rstrip("\n").split(" ", 2)
+        fields = json.loads(body)
+        status = fields.get("status")
+        return cls(surt=key, timestamp=timestamp, url=fields["url"], mime=fields.get("mime"),
+                   status=int(status) if status is not None else None,
+                   digest=fields.get("digest"), length=int(fields["length"]),
+                   offset=int(fields["offset"]), filename=fields["filename"])
 
     def as_row(self, *, site: str, run_id: str) -> dict[str, Any]:
         """A row for :meth:`storage.catalog.Catalog.add_captures`."""
@@ -122,6 +135,29 @@ def _warcinfo_fields(record: ArcWarcRecord) -> dict[str, str]:
     return fields
 
 
+def entry_for_record(record: ArcWarcRecord, *, offset: int, length: int,
+                     filename: str) -> CdxjEntry | None:
+    """The capture a record stands for at ``offset``/``length``; None if it is no capture.
+
+    Works on records read back from a file and on records just written (the
+    WARC writer indexes as it writes, so a crawl never re-reads its WARCs).
+    """
+    if not _is_capture(record):
+        return None
+    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    status = None
+    if record.rec_type in ("response", "revisit") and record.http_headers:
+        code = record.http_headers.get_statuscode()
+        status = int(code) if code and code.isdigit() else None
+    return CdxjEntry(
+        surt=surt_key(url),
+        timestamp=iso_date_to_timestamp(record.rec_headers.get_header("WARC-Date")),
+        url=url, mime=_mime(record), status=status,
+        digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+        length=length, offset=offset, filename=filename, record_type=record.rec_type,
+    )
+
+
 def iter_entries(stream: IO[bytes], filename: str,
                  warcinfo: dict[str, str] | None = None) -> Iterator[CdxjEntry]:
     """Captures of the WARC read from ``stream``, in file order.
@@ -134,20 +170,19 @@ def iter_entries(stream: IO[bytes], filename: str,
             warcinfo.update(_warcinfo_fields(record))
         if not _is_capture(record):
             continue
-        url = record.rec_headers.get_header("WARC-Target-URI") or ""
-        status = None
-        if record.rec_type in ("response", "revisit") and record.http_headers:
-            code = record.http_headers.get_statuscode()
-            status = int(code) if code and code.isdigit() else None
-        entry = dict(
-            surt=surt_key(url),
-            timestamp=iso_date_to_timestamp(record.rec_headers.get_header("WARC-Date")),
-            url=url, mime=_mime(record), status=status,
-            digest=record.rec_headers.get_header("WARC-Payload-Digest"),
-            offset=it.get_record_offset(), filename=filename, record_type=record.rec_type,
-        )
-        # get_record_length reads the rest of the record, so it comes last
-        yield CdxjEntry(length=it.get_record_length(), **entry)
+        offset = it.get_record_offset()
+        # reads the rest of the record; its headers stay parsed
+        length = it.get_record_length()
+        entry = entry_for_record(record, offset=offset, length=length, filename=filename)
+        if entry is not None:
+            yield entry
+
+
+def read_warcinfo(stream: IO[bytes]) -> dict[str, str]:
+    """Fields of the WARC's first record if it is a warcinfo; reads no further."""
+    for record in ArchiveIterator(stream, arc2warc=True):
+        return _warcinfo_fields(record) if record.rec_type == "warcinfo" else {}
+    return {}
 
 
 def index_warc(stream: IO[bytes], filename: str) -> WarcIndex:

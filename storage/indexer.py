@@ -28,12 +28,11 @@ from warcio.recordloader import ArchiveLoadFailed
 
 from storage.base import Store
 from storage.catalog import Catalog
-from storage.cdxj import index_warc
+from storage.cdxj import CDXJ_SUFFIX, CdxjEntry, index_warc, read_warcinfo
 from warcwire.exceptions import WarcwireError
 
 logger = logging.getLogger(__name__)
 
-CDXJ_SUFFIX = ".cdxj"
 WARC_SUFFIXES = (".warc.gz", ".warc")
 JSONL_SUFFIXES = (".jsonl.gz", ".jsonl")
 
@@ -77,24 +76,52 @@ def _site_from_key(key: str, default: str) -> str:
     return head if sep else default
 
 
-def index_warc_key(store: Store, catalog: Catalog, key: str, *, site: str, run_id: str
-                   ) -> IndexReport:
-    """Stream one stored WARC once: store its CDXJ beside it, add its captures."""
+def _stored_cdxj(store: Store, key: str) -> list[CdxjEntry] | None:
+    """The captures the crawl wrote beside ``key`` (storage/warc.py), if usable."""
+    if not store.exists(cdxj_key(key)):
+        return None
+    try:
+        with store.open(cdxj_key(key)) as stream:
+            entries = [CdxjEntry.from_line(line.decode("utf-8")) for line in stream if line.strip()]
+    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+        logger.warning("Ignoring unreadable %s (%s): indexing the WARC", cdxj_key(key), exc)
+        return None
+    if any(e.filename != key for e in entries):
+        return None  # written for another key: not this file's index
+    return entries
+
+
+def index_warc_key(store: Store, catalog: Catalog, key: str, *, site: str, run_id: str,
+                   trust_stored_cdxj: bool = True) -> IndexReport:
+    """Store the CDXJ of one stored WARC beside it (unless there) and add its captures.
+
+    The crawler writes each WARC's CDXJ as it writes the WARC; with
+    ``trust_stored_cdxj`` that index is used and only the WARC's first record
+    (warcinfo: site and run) is read. Otherwise, or when there is none, the whole
+    WARC is streamed once and its CDXJ stored.
+    """
     report = IndexReport(warcs=1)
-    with store.open(key) as stream:
-        index = index_warc(stream, key)
-    if not index.entries and not index.warcinfo:
-        raise WarcwireError(f"{store.location(key)} holds no WARC records")
-    site = index.warcinfo.get("site") or site
-    run_id = index.warcinfo.get("run-id") or run_id
-    with tempfile.TemporaryDirectory(prefix="warcwire-cdxj-") as tmp:
-        path = Path(tmp) / "index.cdxj"
-        path.write_bytes(index.cdxj())
-        store.put(path, cdxj_key(key))
+    entries = _stored_cdxj(store, key) if trust_stored_cdxj else None
+    if entries is not None:
+        with store.open(key) as stream:
+            warcinfo = read_warcinfo(stream)
+        if not entries and not warcinfo:
+            raise WarcwireError(f"{store.location(key)} holds no WARC records")
+    else:
+        with store.open(key) as stream:
+            index = index_warc(stream, key)
+        entries, warcinfo = index.entries, index.warcinfo
+        if not entries and not warcinfo:
+            raise WarcwireError(f"{store.location(key)} holds no WARC records")
+        with tempfile.TemporaryDirectory(prefix="warcwire-cdxj-") as tmp:
+            path = Path(tmp) / "index.cdxj"
+            path.write_bytes(index.cdxj())
+            store.put(path, cdxj_key(key))
     report.cdxj.append(cdxj_key(key))
-    report.captures = catalog.add_captures(e.as_row(site=site, run_id=run_id)
-                                           for e in index.entries)
-    logger.info("Indexed %s: %d captures (%d new)", key, len(index.entries), report.captures)
+    site = warcinfo.get("site") or site
+    run_id = warcinfo.get("run-id") or run_id
+    report.captures = catalog.add_captures(e.as_row(site=site, run_id=run_id) for e in entries)
+    logger.info("Indexed %s: %d captures (%d new)", key, len(entries), report.captures)
     return report
 
 
@@ -118,10 +145,11 @@ def index_articles_key(store: Store, catalog: Catalog, key: str) -> IndexReport:
 
 
 def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: str,
-                 run_id: str) -> IndexReport:
+                 run_id: str, trust_stored_cdxj: bool = True) -> IndexReport:
     """Index freshly stored files; other keys are ignored, failures are reported per key.
 
-    ``site`` and ``run_id`` are used only where a WARC's warcinfo does not name them.
+    ``site`` and ``run_id`` are used only where a WARC's warcinfo does not name them;
+    ``trust_stored_cdxj`` as in :func:`index_warc_key`.
     Never raises for one bad file: storing already succeeded, indexing can be redone
     with ``warcwire reindex``.
     """
@@ -131,7 +159,8 @@ def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: s
     for key in [k for k in keys if is_warc(k)] + [k for k in keys if is_articles(k)]:
         try:
             if is_warc(key):
-                report.add(index_warc_key(store, catalog, key, site=site, run_id=run_id))
+                report.add(index_warc_key(store, catalog, key, site=site, run_id=run_id,
+                                          trust_stored_cdxj=trust_stored_cdxj))
             else:
                 report.add(index_articles_key(store, catalog, key))
         except (WarcwireError, ArchiveLoadFailed, OSError, ValueError, EOFError) as exc:
@@ -142,12 +171,16 @@ def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: s
 
 
 def reindex(store: Store, catalog: Catalog, site: str | None = None) -> IndexReport:
-    """Rebuild every CDXJ and the catalog (of ``site``, or all) from the stored WARCs."""
+    """Rebuild every CDXJ and the catalog (of ``site``, or all) from the stored WARCs.
+
+    Reads every WARC whole: the stored CDXJ files are what is being rebuilt.
+    """
     prefix = f"{site}/" if site else ""
     keys = [k for k in store.list(prefix) if is_warc(k) or is_articles(k)]
     catalog.clear(site)
     report = IndexReport()
     for key in keys:
         default_site = site or _site_from_key(key, "default")
-        report.add(index_stored(store, catalog, [key], site=default_site, run_id=""))
+        report.add(index_stored(store, catalog, [key], site=default_site, run_id="",
+                                trust_stored_cdxj=False))
     return report

@@ -39,6 +39,14 @@ def test_stored_cdxj_equals_cdxj_indexer_for_every_warc(crawled: Crawled) -> Non
         assert ours == cdxj_indexer(crawled.archive, [key]), key
 
 
+def test_cdxj_written_with_the_warc_equals_reading_the_warc_back(crawled: Crawled) -> None:
+    # the crawler indexes as it writes; indexing after the fact must give the same bytes
+    for key in crawled.warc_keys:
+        with LocalStore(crawled.archive).open(key) as fh:
+            reread = index_warc(fh, key).cdxj()
+        assert (crawled.archive / (key + ".cdxj")).read_bytes() == reread, key
+
+
 def test_lines_sorted_bytewise_and_only_captures(crawled: Crawled) -> None:
     for key in crawled.warc_keys:
         lines = (crawled.archive / (key + ".cdxj")).read_bytes().splitlines()

@@ -37,7 +37,7 @@ def test_crawl_exits_zero_and_prints_summary(local_crawl: dict) -> None:
     out = result.stdout
     n_articles = len(MANIFEST["articles"])
     assert re.search(rf"articles {n_articles}\b", out), out
-    assert "stored 2 file(s) in" in out and "errors 0" in out, out
+    assert "stored 3 file(s) in" in out and "errors 0" in out, out  # WARC, its CDXJ, JSONL
 
 
 def test_files_grouped_by_site_and_date_and_spool_empty(local_crawl: dict) -> None:

@@ -77,9 +77,9 @@ def test_s3_outage_keeps_files_in_spool_until_next_run(
     down = run_cli("crawl", "sample-news", "--config", str(config),
                    env=s3_environ(moto_s3, tmp_path, endpoint=closed_port_endpoint()))
     assert down.returncode == 3, down.stdout + down.stderr
-    assert "NOT stored: 2 file(s) kept in the spool" in down.stdout
+    assert "NOT stored: 3 file(s) kept in the spool" in down.stdout  # WARC, CDXJ, JSONL
     spooled = sorted(p for p in (tmp_path / "spool").rglob("*") if p.is_file())
-    assert len(spooled) == 2 and not [p for p in spooled if p.name.endswith(".open")]
+    assert len(spooled) == 3 and not [p for p in spooled if p.name.endswith(".open")]
     kept_names = {p.name for p in spooled}
     assert list_keys(moto_s3, bucket) == []
 
@@ -105,11 +105,11 @@ def test_sync_stores_and_indexes_what_waited_in_the_spool(
     still_down = run_cli("sync", "--config", str(config),
                          env=s3_environ(moto_s3, tmp_path, endpoint=closed_port_endpoint()))
     assert still_down.returncode == 3
-    assert "NOT stored: 2 file(s) still in the spool" in still_down.stdout
+    assert "NOT stored: 3 file(s) still in the spool" in still_down.stdout  # WARC, CDXJ, JSONL
 
     up = run_cli("sync", "--config", str(config), env=s3_environ(moto_s3, tmp_path))
     assert up.returncode == 0, up.stdout + up.stderr
-    assert "stored 2 file(s)" in up.stdout
+    assert "stored 3 file(s)" in up.stdout
     keys = list_keys(moto_s3, bucket)
     warc = next(k for k in keys if k.endswith(".warc.gz"))
     assert warc + ".cdxj" in keys  # indexed as well as stored

@@ -51,6 +51,8 @@ def _finished_warc(tmp_path: Path, exchanges: int = 3) -> tuple[Spool, Path]:
     for n in range(exchanges):
         _exchange(writer, n)
     (warc,) = writer.close()
+    # written at close: a killed crawl never got that far
+    warc.with_name(warc.name + ".cdxj").unlink()
     return spool, warc
 
 

@@ -74,7 +74,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory):
         )
     assert proc.returncode == 0, proc.stderr[-5000:]
     data = json.loads(out.read_text())
-    files = sorted(spool.rglob("*.warc.gz*"))
+    files = sorted(p for p in spool.rglob("*.warc.gz*") if not p.name.endswith(".cdxj"))
     records = [rec for path in files for rec in read_warc(path)]
     return Crawl(server, spool, files, records, data["results"], data["stats"], proc.stderr)
 

@@ -6,6 +6,8 @@ import base64
 import gzip
 import hashlib
 import io
+import os
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -254,3 +256,29 @@ def test_failed_write_rolls_back_to_last_whole_exchange(tmp_path: Path) -> None:
 def test_names_that_could_escape_the_spool_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="site '../x'"):
         WarcRotatingWriter(tmp_path, "../x", warcinfo={})
+
+
+def test_compressed_payloads_are_stored_not_deflated_again(tmp_path: Path) -> None:
+    noise = os.urandom(20_000)  # as incompressible as a gzip-encoded page
+    page = b"<p>the same words again and again</p>" * 500
+    writer = make_writer(tmp_path)
+    url = "http://example.com/z"
+    req = writer.make_request_record(url, "GET", "/z", [("Host", "example.com")])
+    encoded = writer.make_response_record(
+        url, "HTTP/1.1 200 OK", [("Content-Type", "text/html"), ("Content-Encoding", "gzip")],
+        noise)
+    plain = writer.make_response_record(url, "HTTP/1.1 200 OK",
+                                        [("Content-Type", "text/html")], page)
+    locs = writer.write_records([req, encoded, plain])
+    (path,) = writer.close()
+    data = path.read_bytes()
+    members = [data[loc.offset:loc.offset + loc.length] for loc in locs]
+    blocks = [gzip.decompress(m) for m in members]
+    assert noise in blocks[1] and page in blocks[2]
+    # deflate level 0 keeps the member just above its content; text is still compressed
+    assert len(blocks[1]) < len(members[1]) < len(blocks[1]) + 100
+    assert len(members[2]) < len(blocks[2]) // 10
+    # a level-0 member is an ordinary gzip member: deflate "stored" blocks (BTYPE 00)
+    body = members[1][10:]
+    assert body[0] & 0b110 == 0 and zlib.decompress(body, -15) == blocks[1]
+    assert warcio_check([path]) == 0
