@@ -2,6 +2,7 @@
 
 Each :class:`ArticleItem` becomes a versioned normalizer record, written to a
 JSON Lines file in the spool; the uploader stores it beside the WARCs.
+A full spool disk stops the crawl; the records written until then are kept.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import ArticleItem
+from crawler.warc_capture import stop_on_full_disk
 from normalizer.jsonl import JsonlWriter
 from normalizer.record import normalize
 
@@ -23,6 +25,7 @@ class NormalizerPipeline:
         self.site = site
         self.run_id = run_id
         self.writer = JsonlWriter(spool_dir, site, run_id, prefix=prefix)
+        self.crawler: Crawler | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NormalizerPipeline:
@@ -34,6 +37,7 @@ class NormalizerPipeline:
                        s.get("WARCWIRE_RUN_ID", "run"), s.get("WARCWIRE_WARC_PREFIX", "warcwire"))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         pipeline.stats = crawler.stats
+        pipeline.crawler = crawler
         return pipeline
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
@@ -43,9 +47,20 @@ class NormalizerPipeline:
             item.extracted, url=item.url, site=self.site, run_id=self.run_id,
             fetched_at=item.fetched_at, warc_location=item.warc_location,
         )
-        self.writer.write(record)
+        try:
+            self.writer.write(record)
+        except OSError as exc:
+            if not stop_on_full_disk(self.crawler, exc, "the articles file"):
+                raise
+            # its capture is archived: `warcwire normalize` can extract it again
+            self.stats.inc_value("normalizer/not_written")
+            return item
         self.stats.inc_value("normalizer/records")
         return item
 
     def spider_closed(self, spider: Spider) -> None:
-        self.writer.close()
+        try:
+            self.writer.close()
+        except OSError as exc:  # left .open, ending on a whole line, for spool recovery
+            if not stop_on_full_disk(self.crawler, exc, "the articles file", stop=False):
+                raise

@@ -62,12 +62,13 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.abstract import isIPv6Address
 from twisted.web.client import URI
 from twisted.web.http_headers import Headers as TxHeaders
 
-from storage.warc import WarcRotatingWriter
+from storage.warc import WarcRotatingWriter, is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,17 @@ _PROXY_CREDENTIALS = {b"proxy-authorization"}
 # The site's credentials; archived only when the site opts in.
 _SITE_CREDENTIALS = {b"authorization", b"cookie"}
 REDACTED = "[redacted]"
+# The spider's close reason, and the stat saying what could not be written.
+DISK_FULL = "disk_full"
+DISK_FULL_STAT = "warcwire/disk_full"
+
+
+class DiskFull(Exception):
+    """A page not archived because the spool disk is full.
+
+    Not an OSError, which RetryMiddleware would retry; the spider counts it as
+    its own kind of error.
+    """
 
 
 @dataclass
@@ -105,6 +117,8 @@ class WarcCaptureMiddleware:
         self.redact = _PROXY_CREDENTIALS | (set() if archive_credentials else _SITE_CREDENTIALS)
         self.stats = stats
         self._in_flight: WeakKeyDictionary[Request, _InFlight] = WeakKeyDictionary()
+        self.crawler: Crawler | None = None  # stopped when the spool disk is full
+        self.disk_full = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
@@ -137,6 +151,7 @@ class WarcCaptureMiddleware:
         )
         mw = cls(writer, max_body_size=max_body_size, stats=crawler.stats,
                  archive_credentials=settings.getbool("WARCWIRE_ARCHIVE_CREDENTIALS"))
+        mw.crawler = crawler
 
         def announce(path: Path) -> None:
             key = path.relative_to(writer.spool_dir).as_posix()
@@ -160,12 +175,18 @@ class WarcCaptureMiddleware:
             raise StopDownload(fail=False)
 
     def spider_closed(self, spider: Spider) -> None:
-        self.writer.close()
+        try:
+            self.writer.close()
+        except OSError as exc:  # left .open for spool recovery
+            if not stop_on_full_disk(self.crawler, exc, "closing a WARC", stop=False):
+                raise
         self._set_stat("warc/files", self.writer.files)
 
     # -- downloader middleware -------------------------------------------
 
     def process_request(self, request: Request) -> None:
+        if self.disk_full:  # fetching what cannot be archived is pointless
+            raise DiskFull("not fetched: the spool disk is full")
         if urlparse_cached(request).scheme in ("http", "https"):
             self._in_flight[request] = _InFlight(sent=datetime.now(UTC))
 
@@ -219,9 +240,9 @@ class WarcCaptureMiddleware:
         files_before, bytes_before = writer.files, writer.bytes_written
         try:
             location = writer.write_exchange(req_record, resp_record)
-        except Exception:
+        except Exception as exc:
             self._inc_stat("warc/write_errors")
-            logger.exception("Could not write WARC records for %s", request)
+            self._on_write_error(request, exc)
             raise
         request.meta["warc_location"] = asdict(location)
         self._inc_stat("warc/exchanges")
@@ -232,6 +253,14 @@ class WarcCaptureMiddleware:
             self._inc_stat("warc/truncated")
         return response
 
+    def _on_write_error(self, request: Request, exc: Exception) -> None:
+        """A full spool disk stops the crawl (raises DiskFull); anything else is logged."""
+        if stop_on_full_disk(self.crawler, exc, "WARC records"):
+            self.disk_full = True
+            logger.warning("Not archived, the spool disk is full: %s", request)
+            raise DiskFull(f"not archived: {getattr(exc, 'strerror', exc)}") from exc
+        logger.exception("Could not write WARC records for %s", request)
+
     def _inc_stat(self, key: str, count: int = 1) -> None:
         if self.stats is not None:
             self.stats.inc_value(key, count)
@@ -239,6 +268,45 @@ class WarcCaptureMiddleware:
     def _set_stat(self, key: str, value: Any) -> None:
         if self.stats is not None:
             self.stats.set_value(key, value)
+
+
+def stop_on_full_disk(crawler: Crawler | None, exc: BaseException, what: str, *,
+                      stop: bool = True) -> bool:
+    """If ``exc`` says the spool disk is full: note it once and close the spider.
+
+    Every page fetched from then on could not be archived. What was written
+    stays valid (writers cut a failed write off) and is stored after the crawl.
+    Returns whether it was a full disk; ``stop=False`` when already closing.
+    """
+    if not is_disk_full(exc):
+        return False
+    if crawler is None or crawler.stats is None or crawler.stats.get_value(DISK_FULL_STAT):
+        return True
+    reason = getattr(exc, "strerror", None) or str(exc)
+    crawler.stats.set_value(DISK_FULL_STAT, f"{reason} writing {what}")
+    logger.error("Spool disk full (%s writing %s): stopping the crawl", reason, what)
+    engine = crawler.engine
+    if stop and engine is not None and engine.spider is not None:
+        closing = deferred_from_coro(engine.close_spider_async(reason=DISK_FULL))
+        closing.addErrback(lambda f: logger.error("Could not stop the crawl: %s", f.value))
+        _drop_queued_downloads(engine)
+    return True
+
+
+def _drop_queued_downloads(engine: Any) -> None:
+    """Fail the requests waiting in the downloader's queues: they could not be archived.
+
+    Closing the spider still fetches every request the downloader holds (up to
+    CONCURRENT_REQUESTS, each after its download delay). Scrapy has no public
+    call for this, so it is done defensively: a Scrapy without these internals
+    just fetches them, and each fails to archive as DiskFull.
+    """
+    slots = getattr(getattr(engine, "downloader", None), "slots", None)
+    for slot in list(slots.values()) if isinstance(slots, dict) else []:
+        queue = getattr(slot, "queue", None)
+        while queue:
+            _request, waiting = queue.popleft()
+            waiting.errback(DiskFull("not fetched: the spool disk is full"))
 
 
 def _truncation(response: Response, flight: _InFlight) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 from storage import StoredObject, get_store
 from storage.recovery import Recovered, recover_open_files
 from storage.spool import FlushReport, Spool
+from storage.warc import is_disk_full
 from warcwire.config import Config
 from warcwire.exceptions import WarcwireError
 
@@ -28,6 +29,7 @@ EXIT_OK = 0
 EXIT_STORAGE = 3  # crawl finished, some files still wait in the spool
 EXIT_NOTHING_FETCHED = 4  # the site could not be reached at all
 EXIT_STOPPED = 5  # stopped early by SIGTERM/SIGINT; what was fetched is stored
+EXIT_DISK_FULL = 6  # the spool disk filled up: stopped early; what was written is kept
 
 
 @dataclass
@@ -63,8 +65,13 @@ class RunSummary:
                 if k.startswith(prefix)}
 
     @property
+    def disk_full(self) -> str:
+        """What could not be written when the spool disk filled up; '' if it never did."""
+        return str(self.stats.get("warcwire/disk_full") or "")
+
+    @property
     def finish_reason(self) -> str:
-        """Scrapy's reason: 'finished', 'shutdown' (SIGTERM/SIGINT), 'closespider_...'."""
+        """Scrapy's reason: 'finished', 'shutdown' (SIGTERM/SIGINT), 'disk_full', ..."""
         return str(self.stats.get("finish_reason", ""))
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +96,9 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
+        # a full spool first: until it has room again every run fails the same way
+        if self.disk_full:
+            return EXIT_DISK_FULL
         if self.kept:
             return EXIT_STORAGE
         if self.finish_reason == "shutdown":
@@ -202,10 +212,26 @@ def store_spool(spool: Spool, store: Any) -> tuple[FlushReport, list[Recovered]]
     Files a killed run left half-written are recovered first (torn tails cut),
     so they are uploaded and indexed with the rest.
     """
-    recovered = recover_open_files(spool)
-    for item in recovered:
-        logger.warning("Recovered from an interrupted run: %s", item.describe())
+    recovered = _recover(spool)
     report = spool.flush(store)
+    if recovered is None:  # the spool disk was full; storing made room, so once more
+        recovered = _recover(spool) or []
+        again = spool.flush(store)
+        report = FlushReport(stored=report.stored + again.stored, failed=again.failed)
     for path, why in report.failed:
         logger.warning("Kept in spool: %s (%s)", path, why)
     return report, recovered
+
+
+def _recover(spool: Spool) -> list[Recovered] | None:
+    """Recover interrupted files; None if a full spool disk stopped it (they stay ``.open``)."""
+    try:
+        recovered = recover_open_files(spool)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        logger.warning("Could not recover interrupted spool files yet: %s", exc)
+        return None
+    for item in recovered:
+        logger.warning("Recovered from an interrupted run: %s", item.describe())
+    return recovered

@@ -37,12 +37,12 @@ import storage.database
 from warcwire.exceptions import HistoryError
 
 RUNNING = "running"
-# ok / storage_failed / nothing_fetched mirror the crawl's exit codes 0 / 3 / 4;
+# ok / storage_failed / nothing_fetched / disk_full mirror the crawl's exit codes 0 / 3 / 4 / 6;
 # stopped = shut down early by SIGTERM (files closed and stored), timeout = the same
 # at the site's time limit, killed = SIGKILLed after not stopping within stop_grace,
 # failed = crashed or exited without a summary.
-OUTCOMES = ("ok", "storage_failed", "nothing_fetched", "stopped", "timeout", "killed",
-            "failed")
+OUTCOMES = ("ok", "storage_failed", "nothing_fetched", "disk_full", "stopped", "timeout",
+            "killed", "failed")
 TRIGGERS = ("schedule", "manual", "cli")
 
 metadata = MetaData()

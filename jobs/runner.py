@@ -63,7 +63,9 @@ class ChildResult:
             return f"crawl process ended without a summary ({how})"
         if self.summary.finish_reason == "shutdown":
             return "stopped by a signal"
-        return None
+        from jobs.record import message_of
+
+        return message_of(self.summary)
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

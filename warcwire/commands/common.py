@@ -41,6 +41,10 @@ def summary_lines(s: RunSummary) -> list[str]:
     lines += [f"    {loc}" for loc in s.stored]
     if s.finish_reason == "shutdown":
         lines.append("  STOPPED early by a signal: what was fetched until then is stored")
+    if s.disk_full:
+        lines.append(f"  DISK FULL: no space left in the spool {s.spool_dir} ({s.disk_full}); "
+                     "the crawl stopped early, keeping what it wrote until then; free space "
+                     "there or set spool_dir to a bigger disk")
     if s.recovered:
         lines.append(f"  recovered {len(s.recovered)} file(s) from an interrupted run")
         lines += [f"    {item}" for item in s.recovered]

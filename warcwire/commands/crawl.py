@@ -12,7 +12,8 @@ EPILOG = """example:
 
 exit codes: 0 ok; 2 bad config or usage; 3 files kept in the spool (storage failed,
 the next run uploads them); 4 nothing could be fetched; 5 stopped early by
-SIGTERM/SIGINT (what was fetched is stored)."""
+SIGTERM/SIGINT (what was fetched is stored); 6 stopped early because the spool disk
+is full (what was written until then is stored; free space or move spool_dir)."""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,8 +11,8 @@ EPILOG = """example:
   warcwire runs --site example-news --last 5
 
 Every crawl is recorded, scheduled or by hand: trigger (schedule, manual, cli), start,
-duration, outcome (ok, storage_failed, nothing_fetched, stopped, timeout, killed,
-failed, or running), pages, articles, bytes and errors. Works without the service.
+duration, outcome (ok, storage_failed, nothing_fetched, disk_full, stopped, timeout,
+killed, failed, or running), pages, articles, bytes and errors. Works without the service.
 --site with --last 1 -v also shows the stored files and, for failures, the last log
 lines."""
 
