@@ -1,4 +1,4 @@
-"""Run article extraction off the reactor thread.
+"""Run article extraction (and the text normalisation after it) off the reactor thread.
 
 trafilatura costs several milliseconds per page; inline in Twisted's thread it
 would cap a crawl near 100 pages/s on one core. A process pool keeps the
@@ -14,7 +14,7 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-from normalizer.extract import Extracted, extract_article
+from normalizer.record import extract_content
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +39,11 @@ class ArticleExtractor:
             self._pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_warm_up)
 
     async def extract(self, body: bytes, url: str, selectors: dict[str, Any] | None,
-                      encoding: str | None) -> Extracted | None:
+                      encoding: str | None) -> dict[str, Any] | None:
+        """The article's normalised content fields (see normalizer.record), or None."""
         if self._pool is None:
-            return extract_article(body, url, selectors, encoding)
-        future = self._pool.submit(extract_article, body, url, selectors, encoding)
+            return extract_content(body, url, selectors, encoding)
+        future = self._pool.submit(extract_content, body, url, selectors, encoding)
         return await asyncio.wrap_future(future)
 
     def close(self) -> None:

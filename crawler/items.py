@@ -10,5 +10,5 @@ from typing import Any
 class ArticleItem:
     url: str
     fetched_at: str  # ISO 8601, UTC
-    extracted: Any  # normalizer.extract.Extracted
+    content: dict[str, Any]  # normalizer.record.content_fields of the page
     warc_location: dict[str, Any] | None  # {"key", "offset", "length"} of the response record

@@ -17,7 +17,7 @@ from scrapy.exceptions import NotConfigured
 from crawler.items import ArticleItem
 from crawler.warc_capture import stop_on_full_disk
 from normalizer.jsonl import JsonlWriter
-from normalizer.record import normalize
+from normalizer.record import record_from_content
 
 
 class NormalizerPipeline:
@@ -43,8 +43,8 @@ class NormalizerPipeline:
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if not isinstance(item, ArticleItem):
             return item
-        record = normalize(
-            item.extracted, url=item.url, site=self.site, run_id=self.run_id,
+        record = record_from_content(
+            item.content, url=item.url, site=self.site, run_id=self.run_id,
             fetched_at=item.fetched_at, warc_location=item.warc_location,
         )
         try:

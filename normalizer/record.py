@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from normalizer.extract import Extracted
+from normalizer.extract import Extracted, extract_article
 
 SCHEMA = "warcwire.article/1"
 
@@ -119,12 +119,14 @@ def _iso(value: str | datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def normalize(extracted: Extracted, *, url: str, site: str, run_id: str,
-              fetched_at: str | datetime, warc_location: WarcLocation | None) -> ArticleRecord:
-    """Build the record for one page: normalise text and one-line fields, hash, count."""
+def content_fields(extracted: Extracted) -> dict[str, Any]:
+    """The record's fields that come from the page alone, normalised.
+
+    The costly part of building a record (Unicode normalisation, whitespace, the
+    hash), so the crawler runs it in the extraction worker next to the extraction.
+    """
     text = normalize_text(extracted.text)
-    return ArticleRecord(
-        url=url,
+    return dict(
         canonical_url=extracted.canonical_url,
         title=_short(extracted.title),
         authors=[a for a in map(_short, extracted.authors) if a],
@@ -134,13 +136,40 @@ def normalize(extracted: Extracted, *, url: str, site: str, run_id: str,
         text=text,
         word_count=len(text.split()),
         content_hash=content_hash(text),
+        extractor=extracted.extractor,
+        description=_short(extracted.description),
+        captions=[c for c in map(_short, extracted.captions) if c],
+    )
+
+
+def extract_content(html: bytes | str, url: str, selectors: dict[str, str | None] | None = None,
+                    encoding: str | None = None) -> dict[str, Any] | None:
+    """:func:`~normalizer.extract.extract_article` then :func:`content_fields`; None if no article.
+
+    Top-level and on plain values, so a process pool can run it.
+    """
+    extracted = extract_article(html, url, selectors, encoding)
+    return None if extracted is None else content_fields(extracted)
+
+
+def record_from_content(content: dict[str, Any], *, url: str, site: str, run_id: str,
+                        fetched_at: str | datetime, warc_location: WarcLocation | None
+                        ) -> ArticleRecord:
+    """The record for one page from its :func:`content_fields` and where it was archived."""
+    return ArticleRecord(
+        url=url,
+        **content,
         fetched_at=_iso(fetched_at),
         site=site,
         run_id=run_id,
         warc=None if warc_location is None else WarcLocation(
             key=str(warc_location["key"]), offset=int(warc_location["offset"]),
             length=int(warc_location["length"])),
-        extractor=extracted.extractor,
-        description=_short(extracted.description),
-        captions=[c for c in map(_short, extracted.captions) if c],
     )
+
+
+def normalize(extracted: Extracted, *, url: str, site: str, run_id: str,
+              fetched_at: str | datetime, warc_location: WarcLocation | None) -> ArticleRecord:
+    """Build the record for one page: normalise text and one-line fields, hash, count."""
+    return record_from_content(content_fields(extracted), url=url, site=site, run_id=run_id,
+                               fetched_at=fetched_at, warc_location=warc_location)

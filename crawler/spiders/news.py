@@ -239,20 +239,20 @@ class NewsSpider(scrapy.Spider):
         if self.extractor is None:
             return None
         try:
-            extracted = await self.extractor.extract(
+            content = await self.extractor.extract(
                 response.body, response.url, self.selectors, response.encoding)
         except Exception:
             logger.exception("Extraction failed for %s", response.url)
             self.crawler.stats.inc_value("warcwire/errors/extraction")
             return None
-        if extracted is None:
+        if content is None:
             self.crawler.stats.inc_value("warcwire/not_article")
             return None
         self.crawler.stats.inc_value("warcwire/articles")
         return ArticleItem(
             url=response.url,
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            extracted=extracted,
+            content=content,
             warc_location=response.meta.get("warc_location"),
         )
 
