@@ -182,13 +182,16 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     data.mkdir()
     log = workdir / "weed.log"
     command = [
-        binary, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        # glog files would otherwise pile up in /tmp; stderr goes to our log
+        binary, "-logtostderr", "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-s3.port={s3}", f"-master.port={master}", f"-volume.port={volume}",
         f"-filer.port={filer}", f"-admin.port={admin}", "-admin.ui=false", "-webdav=false",
         # Fixed defaults (8181, 9101) would collide between parallel sessions.
         "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",
         # Behave like AWS: uploading to a missing bucket is an error, not a new bucket.
         "-s3.autoCreateBucket=false",
+        # its local sockets default to /tmp/seaweedfs-*-<port>.sock, left behind
+        f"-s3.localSocket={workdir / 's3.sock'}", f"-filer.localSocket={workdir / 'filer.sock'}",
     ]
     with log.open("wb") as log_fh:
         proc = subprocess.Popen(command, stdout=log_fh, stderr=subprocess.STDOUT,

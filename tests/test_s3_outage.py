@@ -64,11 +64,13 @@ class Weed:
         self.starts += 1
         log = self.workdir / f"weed-{self.starts}.log"
         command = [
-            _weed_binary(), "mini", f"-dir={self.data}", "-ip=127.0.0.1",
+            _weed_binary(), "-logtostderr", "mini", f"-dir={self.data}", "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1", f"-s3.port={s3}", f"-master.port={master}",
             f"-volume.port={volume}", f"-filer.port={filer}", f"-admin.port={admin}",
             "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
             f"-s3.config={self.config}", "-s3.autoCreateBucket=false",
+            f"-s3.localSocket={self.workdir / 's3.sock'}",
+            f"-filer.localSocket={self.workdir / 'filer.sock'}",
         ]
         with log.open("wb") as fh:
             self.proc = subprocess.Popen(command, stdout=fh, stderr=subprocess.STDOUT,
