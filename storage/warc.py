@@ -3,11 +3,8 @@
 Files are written as ``<name>.warc.gz.open`` and renamed when finished, so the
 uploader only ever sees complete files. Offsets and lengths handed out here
 are those of the gzip members, which is what ``ArchiveIterator`` reports and
-what a ranged read needs to restore one record.
-
-HTTP headers are taken as ``str`` holding the wire bytes decoded as latin-1
-and are written back byte-for-byte (warcio would percent-encode non-ASCII
-values, which changes what the server sent).
+what a ranged read needs to restore one record. Records are built by
+:mod:`storage.warc_records`.
 """
 
 from __future__ import annotations
@@ -20,32 +17,24 @@ import os
 import re
 import socket
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from importlib.metadata import version
-from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
-from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
-from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
-from warcio.timeutils import datetime_to_iso_date
-from warcio.warcwriter import WARCWriter
 
 from storage.cdxj import CDXJ_SUFFIX, CdxjEntry, entry_for_record, sort_lines
 from storage.durable import OPEN_SUFFIX, fsync_dir, write_durably
+from storage.warc_records import Clock, MemberWriter, RecordMaker
 from warcwire import __version__
 
 logger = logging.getLogger(__name__)
 
-WARC_VERSION = "WARC/1.1"
-TRUNCATED_REASONS = frozenset({"length", "time", "disconnect", "unspecified"})
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
-Clock = Callable[[], datetime]
 FileClosedCallback = Callable[[Path], None]
 # A full filesystem or an exhausted quota: writing again will not help.
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -65,106 +54,7 @@ class RecordLocation:
     length: int
 
 
-def warc_date(dt: datetime) -> str:
-    """WARC/1.1 date with microseconds, always UTC."""
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return datetime_to_iso_date(dt, use_micros=True)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _wire(text: str) -> bytes:
-    if "\r" in text or "\n" in text:
-        raise ValueError(f"line break inside an HTTP header line: {text!r}")
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text.encode("utf-8")
-
-
-class _WireHeaders(StatusAndHeaders):
-    """An HTTP head serialised exactly as given: first line, headers, blank line.
-
-    The first line is split as warcio's parser splits it (``protocol`` is
-    ``HTTP/1.1`` in a response, the method in a request), so the record reads
-    the same before and after a round trip through a file.
-    """
-
-    def __init__(self, first_line: str, headers: list[tuple[str, str]]) -> None:
-        protocol, _, rest = first_line.partition(" ")
-        super().__init__(rest, headers, protocol=protocol)
-        self.first_line = first_line
-
-    def compute_headers_buffer(self, header_filter: object = None) -> None:
-        lines = [self.first_line, *(f"{name}: {value}" for name, value in self.headers)]
-        self.headers_buff = b"".join(_wire(line) + b"\r\n" for line in lines) + b"\r\n"
-
-
-# Payloads that arrive compressed: deflating them again costs ~0.3 ms per 13 kB page and
-# saves nothing, so their records go into the gzip member stored (level 0), still one
-# valid gzip member per record. Everything else gets gzip's default level.
-DEFAULT_GZIP_LEVEL = 6
-_COMPRESSED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress"})
-_COMPRESSED_TYPES = ("image/", "video/", "audio/", "font/woff", "application/zip",
-                     "application/gzip", "application/x-gzip", "application/zstd")
-
-
-def gzip_level(record: ArcWarcRecord) -> int:
-    """Compression level for ``record``'s gzip member: 0 when its payload is compressed."""
-    http = record.http_headers
-    if record.rec_type != "response" or not http:
-        return DEFAULT_GZIP_LEVEL
-    encoding = (http.get_header("Content-Encoding") or "").strip().lower()
-    ctype = (http.get_header("Content-Type") or "").strip().lower()
-    if encoding in _COMPRESSED_ENCODINGS or ctype.startswith(_COMPRESSED_TYPES):
-        return 0
-    return DEFAULT_GZIP_LEVEL
-
-
-class _GzipMember:
-    """Write-through gzip compressor for one record; ``flush`` ends the member."""
-
-    def __init__(self, out: BinaryIO, level: int) -> None:
-        self.out = out
-        self._deflate = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
-
-    def write(self, data: bytes) -> None:
-        self.out.write(self._deflate.compress(data))
-
-    def flush(self) -> None:
-        self.out.write(self._deflate.flush())
-        self.out.flush()
-
-
-class _MemberWriter(WARCWriter):
-    """warcio's WARC writer, one gzip member per record at a level chosen per record."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        super().__init__(out, gzip=False, warc_version=WARC_VERSION)
-
-    def _write_warc_record(self, out: BinaryIO, record: ArcWarcRecord) -> None:
-        super()._write_warc_record(_GzipMember(out, gzip_level(record)), record)
-
-
-class _Builder(RecordBuilder):
-    """warcio's record builder with injectable record ids and dates."""
-
-    def __init__(self, make_id: Callable[[], str], clock: Clock) -> None:
-        super().__init__(warc_version=WARC_VERSION)
-        self._make_id = make_id
-        self._clock = clock
-
-    def _make_warc_id(self) -> str:  # type: ignore[override]
-        return self._make_id()
-
-    def curr_warc_date(self) -> str:
-        return warc_date(self._clock())
-
-
-class WarcRotatingWriter:
+class WarcRotatingWriter(RecordMaker):
     """Appends exchanges to the current spool WARC and starts a new file past ``rotate_size``."""
 
     def __init__(
@@ -191,105 +81,15 @@ class WarcRotatingWriter:
         self.rotate_size = rotate_size
         self.warcinfo = dict(warcinfo)
         self.host = re.sub(r"[^A-Za-z0-9.\-]", "-", host or socket.gethostname()) or "localhost"
-        self.clock: Clock = clock or _utcnow
-        self.new_record_id: Callable[[], str] = (
-            record_id_maker or StatusAndHeadersParser.make_warc_id
-        )
+        super().__init__(clock, record_id_maker)
         self.on_file_closed: list[FileClosedCallback] = list(on_file_closed)
         self.records = 0
         self.bytes_written = 0
         self.files = 0
         self.finished: list[Path] = []
-        self._builder = _Builder(self.new_record_id, self.clock)
         self._serial = 0
         self._lock = threading.Lock()
         self._current: _OpenFile | None = None
-
-    # -- building records ------------------------------------------------
-
-    def make_request_record(
-        self,
-        url: str,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes = b"",
-        *,
-        protocol: str = "HTTP/1.1",
-        ip: str | None = None,
-        date: datetime | None = None,
-        concurrent_to: str | None = None,
-        record_id: str | None = None,
-        warc_protocol: str | None = None,
-    ) -> ArcWarcRecord:
-        """A ``request`` record whose block is ``METHOD target protocol``, headers, body."""
-        return self._http_record(
-            "request", url, f"{method} {target} {protocol}", headers, body,
-            ip=ip, date=date, concurrent_to=concurrent_to, record_id=record_id,
-            warc_protocol=warc_protocol, truncated=None,
-        )
-
-    def make_response_record(
-        self,
-        url: str,
-        status_line: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes,
-        *,
-        ip: str | None = None,
-        date: datetime | None = None,
-        truncated: str | None = None,
-        concurrent_to: str | None = None,
-        record_id: str | None = None,
-        warc_protocol: str | None = None,
-    ) -> ArcWarcRecord:
-        """A ``response`` record; ``body`` is the payload as received (transfer coding removed)."""
-        return self._http_record(
-            "response", url, status_line, headers, body,
-            ip=ip, date=date, concurrent_to=concurrent_to, record_id=record_id,
-            warc_protocol=warc_protocol, truncated=truncated,
-        )
-
-    def _http_record(
-        self,
-        rec_type: str,
-        url: str,
-        first_line: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes,
-        *,
-        ip: str | None,
-        date: datetime | None,
-        concurrent_to: str | None,
-        record_id: str | None,
-        warc_protocol: str | None,
-        truncated: str | None,
-    ) -> ArcWarcRecord:
-        if truncated is not None and truncated not in TRUNCATED_REASONS:
-            raise ValueError(
-                f"WARC-Truncated {truncated!r} is not one of {sorted(TRUNCATED_REASONS)}"
-            )
-        fields = [
-            ("WARC-Type", rec_type),
-            ("WARC-Record-ID", record_id or self.new_record_id()),
-            ("WARC-Date", warc_date(date or self.clock())),
-            ("WARC-Target-URI", url),
-        ]
-        optional = (
-            ("WARC-IP-Address", ip),
-            ("WARC-Concurrent-To", concurrent_to),
-            ("WARC-Protocol", warc_protocol),
-            ("WARC-Truncated", truncated),
-        )
-        fields += [(name, value) for name, value in optional if value]
-        return self._builder.create_warc_record(
-            url,
-            rec_type,
-            payload=BytesIO(body),
-            length=len(body),
-            warc_headers=StatusAndHeaders("", fields, protocol=WARC_VERSION),
-            http_headers=_WireHeaders(first_line, list(headers)),
-        )
 
     # -- writing ---------------------------------------------------------
 
@@ -359,7 +159,7 @@ class WarcRotatingWriter:
             if not final.exists() and not open_path.exists():
                 break
         out = _create(open_path)
-        current = _OpenFile(out, _MemberWriter(out), open_path)
+        current = _OpenFile(out, MemberWriter(out), open_path)
         info = {
             "software": f"warcwire/{__version__} warcio/{version('warcio')}",
             "format": "WARC File Format 1.1",
@@ -371,7 +171,7 @@ class WarcRotatingWriter:
         try:
             # Held until the file is finished: crash recovery skips files locked here.
             fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            current.writer.write_record(self._builder.create_warcinfo_record(name, info))
+            current.writer.write_record(self.make_warcinfo_record(name, info))
             out.flush()
         except BaseException:
             # e.g. a full disk: a file without its whole warcinfo holds nothing worth keeping
@@ -415,7 +215,7 @@ class WarcRotatingWriter:
                              current.path, size)
             return
         current.file = open(fd, "wb")  # noqa: SIM115 - an fd: nothing truncated, closed later
-        current.writer = _MemberWriter(current.file)
+        current.writer = MemberWriter(current.file)
 
     def _close_current(self) -> None:
         current, self._current = self._current, None
@@ -461,7 +261,7 @@ class WarcRotatingWriter:
 @dataclass
 class _OpenFile:
     file: BinaryIO
-    writer: _MemberWriter
+    writer: MemberWriter
     path: Path  # with the .open suffix
     captures: list[CdxjEntry] = field(default_factory=list)  # its CDXJ, in file order
 
