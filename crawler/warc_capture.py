@@ -7,6 +7,11 @@ be sent and ``process_response`` sees the body still content-encoded and
 3xx responses before they are followed. robots.txt goes through this chain
 too, so it is archived like any page.
 
+Records are written by a writer process (crawler/warc_writer.py) so that
+building, hashing, compressing and writing them stays off the reactor thread;
+each response still waits for its record location (or error) before it goes
+on to the spider. ``WARCWIRE_WARC_WRITER_PROCESS = False`` writes in-process.
+
 Credentials are not archived: the values of ``Authorization``, ``Cookie`` and
 ``Proxy-Authorization`` request headers are stored as ``[redacted]`` (the name
 stays, so the record still says a credential was sent) and the record gets a
@@ -31,6 +36,8 @@ Settings (all prefixed WARCWIRE_, alphabetical)::
     WARCWIRE_WARC_PREFIX = "warcwire"
     # a file is finished once it reaches this many bytes (only between exchanges)
     WARCWIRE_WARC_ROTATE_SIZE = 1_000_000_000
+    # write records in a child process (False: in the crawl process)
+    WARCWIRE_WARC_WRITER_PROCESS = True
     # extra warcinfo fields, e.g. {"config-digest": "..."}
     WARCWIRE_WARCINFO = {}
 
@@ -38,23 +45,17 @@ Scrapy's own DOWNLOAD_MAXSIZE cancels a download outright (nothing to
 archive), so keep it above WARCWIRE_WARC_MAX_BODY_SIZE, or 0: then this
 middleware stops the download first and the partial body is archived.
 
-What cannot be recovered from Scrapy's response: Twisted de-chunks the body and
-keeps Content-Length, Transfer-Encoding, Connection and Keep-Alive out of the
-response headers, header-name case is normalised, and lines of different names
-are regrouped by name (repeats of one name keep their order). The archived
-Content-Length is therefore the stored body length.
+What Scrapy's response cannot tell about the wire is in crawler/wire.py.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from http import HTTPStatus
 from pathlib import Path
-from typing import Any
-from urllib.parse import urldefrag
+from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 from scrapy import Request, Spider, signals
@@ -64,26 +65,25 @@ from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet.abstract import isIPv6Address
-from twisted.web.client import URI
-from twisted.web.http_headers import Headers as TxHeaders
 
+from crawler.warc_writer import WarcWriterGone, WarcWriterProcess
+from crawler.wire import PROXY_CREDENTIALS, SITE_CREDENTIALS, build_exchange
 from storage.warc import WarcRotatingWriter, is_disk_full
+from storage.warc_exchange import Exchange, LocalWarcSink, Written
 
 logger = logging.getLogger(__name__)
 
 # Sent with path= and key= when a WARC is finished, for the uploader.
 warc_file_closed = object()
 
-_HTTP_VERSION = re.compile(r"^HTTP/\d\.\d$")
-# Sent to a proxy only; an operator credential, never archived.
-_PROXY_CREDENTIALS = {b"proxy-authorization"}
-# The site's credentials; archived only when the site opts in.
-_SITE_CREDENTIALS = {b"authorization", b"cookie"}
-REDACTED = "[redacted]"
 # The spider's close reason, and the stat saying what could not be written.
 DISK_FULL = "disk_full"
 DISK_FULL_STAT = "warcwire/disk_full"
+# The spider's close reason when the writer process died.
+WRITER_FAILED = "warc_writer_failed"
+# Exchanges sent to the writer and not yet written before new downloads wait: enough
+# to keep it busy, few enough that little is fetched in vain if writing fails.
+WRITER_BACKLOG = 4
 
 
 class DiskFull(Exception):
@@ -101,24 +101,45 @@ class _InFlight:
     stopped_by_us: bool = False
 
 
+class WarcSink(Protocol):
+    """Where exchanges are written: in this process, or by the writer process."""
+
+    files: int
+    on_file_closed: list[Any]
+    spool_dir: Path
+
+    def write(self, exchange: Exchange) -> Written | Awaitable[Written]: ...
+
+    def backlog(self) -> int:
+        """Exchanges sent and not yet written."""
+
+    def room(self, limit: int) -> Awaitable[None]:
+        """Done once the backlog is below ``limit``."""
+
+    def close(self) -> list[Path]: ...
+
+
 class WarcCaptureMiddleware:
     """Downloader middleware writing each fetched exchange to the spool WARC."""
 
     def __init__(
         self,
-        writer: WarcRotatingWriter,
+        sink: WarcSink | WarcRotatingWriter,
         *,
         max_body_size: int = 50_000_000,
         stats: StatsCollector | None = None,
         archive_credentials: bool = False,
     ) -> None:
-        self.writer = writer
+        self.sink: WarcSink = (LocalWarcSink(sink) if isinstance(sink, WarcRotatingWriter)
+                               else sink)
         self.max_body_size = max_body_size
-        self.redact = _PROXY_CREDENTIALS | (set() if archive_credentials else _SITE_CREDENTIALS)
+        self.redact = PROXY_CREDENTIALS | (frozenset() if archive_credentials
+                                           else SITE_CREDENTIALS)
         self.stats = stats
         self._in_flight: WeakKeyDictionary[Request, _InFlight] = WeakKeyDictionary()
         self.crawler: Crawler | None = None  # stopped when the spool disk is full
         self.disk_full = False
+        self.writer_failed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
@@ -142,22 +163,26 @@ class WarcCaptureMiddleware:
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             **settings.getdict("WARCWIRE_WARCINFO"),
         }
-        writer = WarcRotatingWriter(
-            Path(spool_dir),
-            site,
+        writer_kwargs: dict[str, Any] = dict(
+            spool_dir=Path(spool_dir),
+            site=site,
             prefix=settings.get("WARCWIRE_WARC_PREFIX") or "warcwire",
             rotate_size=settings.getint("WARCWIRE_WARC_ROTATE_SIZE", 1_000_000_000),
             warcinfo={k: str(v) for k, v in warcinfo.items()},
         )
-        mw = cls(writer, max_body_size=max_body_size, stats=crawler.stats,
+        WarcRotatingWriter.check_arguments(**writer_kwargs)  # here, not in the child
+        sink: WarcSink = (WarcWriterProcess(writer_kwargs)
+                          if settings.getbool("WARCWIRE_WARC_WRITER_PROCESS", True)
+                          else LocalWarcSink(WarcRotatingWriter(**writer_kwargs)))
+        mw = cls(sink, max_body_size=max_body_size, stats=crawler.stats,
                  archive_credentials=settings.getbool("WARCWIRE_ARCHIVE_CREDENTIALS"))
         mw.crawler = crawler
 
         def announce(path: Path) -> None:
-            key = path.relative_to(writer.spool_dir).as_posix()
+            key = path.relative_to(sink.spool_dir).as_posix()
             crawler.signals.send_catch_log(warc_file_closed, path=path, key=key)
 
-        writer.on_file_closed.append(announce)
+        sink.on_file_closed.append(announce)
         crawler.signals.connect(mw.bytes_received, signal=signals.bytes_received)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
@@ -176,90 +201,91 @@ class WarcCaptureMiddleware:
 
     def spider_closed(self, spider: Spider) -> None:
         try:
-            self.writer.close()
+            self.sink.close()
         except OSError as exc:  # left .open for spool recovery
             if not stop_on_full_disk(self.crawler, exc, "closing a WARC", stop=False):
                 raise
-        self._set_stat("warc/files", self.writer.files)
+        except WarcWriterGone as exc:  # its open file is left for spool recovery
+            logger.error("Could not finish the last WARC: %s", exc)
+        self._set_stat("warc/files", self.sink.files)
 
     # -- downloader middleware -------------------------------------------
 
-    def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Awaitable[None] | None:
         if self.disk_full:  # fetching what cannot be archived is pointless
             raise DiskFull("not fetched: the spool disk is full")
-        if urlparse_cached(request).scheme in ("http", "https"):
-            self._in_flight[request] = _InFlight(sent=datetime.now(UTC))
+        if urlparse_cached(request).scheme not in ("http", "https"):
+            return None
+        if self.sink.backlog() >= WRITER_BACKLOG:
+            return self._fetch_when_writer_has_room(request)
+        self._in_flight[request] = _InFlight(sent=datetime.now(UTC))
+        return None
+
+    async def _fetch_when_writer_has_room(self, request: Request) -> None:
+        """Hold a download until the writer catches up: bounds the responses waiting in
+        memory, and what is fetched but cannot be archived if writing starts failing."""
+        await self.sink.room(WRITER_BACKLOG)
+        if self.disk_full:
+            raise DiskFull("not fetched: the spool disk is full")
+        self._in_flight[request] = _InFlight(sent=datetime.now(UTC))
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         if self._in_flight.pop(request, None) is not None:
             self._inc_stat("warc/failed_exchanges")
             logger.debug("No response to archive for %s: %r", request, exception)
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    def process_response(self, request: Request, response: Response
+                         ) -> Response | Awaitable[Response]:
         flight = self._in_flight.pop(request, None)
         if flight is None:  # not fetched by us: cache hit, non-HTTP scheme, ...
             return response
         truncated = _truncation(response, flight)
-        body = response.body
-        if truncated == "length" and self.max_body_size:
-            body = body[: self.max_body_size]
-        url = urldefrag(request.url)[0]
-        ip = str(response.ip_address) if response.ip_address is not None else None
-        protocol = response.protocol or "HTTP/1.1"
-        http_version = protocol if _HTTP_VERSION.match(protocol) else "HTTP/1.1"
-        warc_protocol = None if _HTTP_VERSION.match(protocol) else protocol
-
-        writer = self.writer
-        request_id, response_id = writer.new_record_id(), writer.new_record_id()
-        headers, redacted = _redact(_request_headers(request, url), self.redact)
-        req_record = writer.make_request_record(
-            url,
-            request.method,
-            _request_target(request, url),
-            headers,
-            request.body,
-            ip=ip,
-            date=flight.sent,
-            record_id=request_id,
-            concurrent_to=response_id,
-            warc_protocol=warc_protocol,
-        )
-        if redacted:
-            req_record.rec_headers.add_header("WARC-Warcwire-Redacted", ", ".join(redacted))
-        resp_record = writer.make_response_record(
-            url,
-            _status_line(http_version, response.status),
-            _response_headers(response, len(body)),
-            body,
-            ip=ip,
-            truncated=truncated,
-            record_id=response_id,
-            concurrent_to=request_id,
-            warc_protocol=warc_protocol,
-        )
-        files_before, bytes_before = writer.files, writer.bytes_written
+        exchange = build_exchange(request, response, sent=flight.sent, truncated=truncated,
+                                  max_body_size=self.max_body_size, redact=self.redact)
         try:
-            location = writer.write_exchange(req_record, resp_record)
+            written = self.sink.write(exchange)
         except Exception as exc:
-            self._inc_stat("warc/write_errors")
             self._on_write_error(request, exc)
             raise
-        request.meta["warc_location"] = asdict(location)
+        if isinstance(written, Written):
+            return self._archived(request, response, written, truncated)
+        return self._archived_later(request, response, written, truncated)
+
+    async def _archived_later(self, request: Request, response: Response,
+                              pending: Awaitable[Written], truncated: str | None) -> Response:
+        """Wait for the writer process: the spider gets the response once it is archived."""
+        try:
+            written = await pending
+        except Exception as exc:
+            self._on_write_error(request, exc)
+            raise
+        return self._archived(request, response, written, truncated)
+
+    def _archived(self, request: Request, response: Response, written: Written,
+                  truncated: str | None) -> Response:
+        request.meta["warc_location"] = asdict(written.location)
         self._inc_stat("warc/exchanges")
-        self._inc_stat("warc/records", 2 + (writer.files - files_before))
-        self._inc_stat("warc/bytes", writer.bytes_written - bytes_before)
-        self._set_stat("warc/files", writer.files)
+        self._inc_stat("warc/records", written.records)
+        self._inc_stat("warc/bytes", written.bytes)
+        self._set_stat("warc/files", self.sink.files)
         if truncated:
             self._inc_stat("warc/truncated")
         return response
 
     def _on_write_error(self, request: Request, exc: Exception) -> None:
-        """A full spool disk stops the crawl (raises DiskFull); anything else is logged."""
+        """A full spool disk stops the crawl (raises DiskFull), so does a dead writer
+        process; anything else is logged."""
+        self._inc_stat("warc/write_errors")
         if stop_on_full_disk(self.crawler, exc, "WARC records"):
             self.disk_full = True
             logger.warning("Not archived, the spool disk is full: %s", request)
             raise DiskFull(f"not archived: {getattr(exc, 'strerror', exc)}") from exc
-        logger.exception("Could not write WARC records for %s", request)
+        if isinstance(exc, WarcWriterGone):
+            if not self.writer_failed:
+                self.writer_failed = True
+                _close_spider(self.crawler, WRITER_FAILED, exc)
+            return
+        logger.error("Could not write WARC records for %s: %s", request, exc)
 
     def _inc_stat(self, key: str, count: int = 1) -> None:
         if self.stats is not None:
@@ -285,15 +311,22 @@ def stop_on_full_disk(crawler: Crawler | None, exc: BaseException, what: str, *,
     reason = getattr(exc, "strerror", None) or str(exc)
     crawler.stats.set_value(DISK_FULL_STAT, f"{reason} writing {what}")
     logger.error("Spool disk full (%s writing %s): stopping the crawl", reason, what)
-    engine = crawler.engine
-    if stop and engine is not None and engine.spider is not None:
-        closing = deferred_from_coro(engine.close_spider_async(reason=DISK_FULL))
-        closing.addErrback(lambda f: logger.error("Could not stop the crawl: %s", f.value))
-        _drop_queued_downloads(engine)
+    if stop:
+        _close_spider(crawler, DISK_FULL, DiskFull("not fetched: the spool disk is full"))
     return True
 
 
-def _drop_queued_downloads(engine: Any) -> None:
+def _close_spider(crawler: Crawler | None, reason: str, why: Exception) -> None:
+    """Stop the crawl: nothing fetched from now on could be archived."""
+    engine = crawler.engine if crawler is not None else None
+    if engine is None or engine.spider is None:
+        return
+    closing = deferred_from_coro(engine.close_spider_async(reason=reason))
+    closing.addErrback(lambda f: logger.error("Could not stop the crawl: %s", f.value))
+    _drop_queued_downloads(engine, why)
+
+
+def _drop_queued_downloads(engine: Any, why: Exception) -> None:
     """Fail the requests waiting in the downloader's queues: they could not be archived.
 
     Closing the spider still fetches every request the downloader holds (up to
@@ -306,7 +339,7 @@ def _drop_queued_downloads(engine: Any) -> None:
         queue = getattr(slot, "queue", None)
         while queue:
             _request, waiting = queue.popleft()
-            waiting.errback(DiskFull("not fetched: the spool disk is full"))
+            waiting.errback(why)
 
 
 def _truncation(response: Response, flight: _InFlight) -> str | None:
@@ -315,68 +348,3 @@ def _truncation(response: Response, flight: _InFlight) -> str | None:
     if "dataloss" in response.flags:
         return "disconnect"
     return None
-
-
-def _status_line(http_version: str, status: int) -> str:
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:  # Scrapy does not keep the server's reason phrase
-        reason = ""
-    return f"{http_version} {status} {reason}".rstrip()
-
-
-def _request_target(request: Request, url: str) -> str:
-    """Origin form as Twisted sends it; absolute form through a plain HTTP proxy."""
-    if request.meta.get("proxy") and urlparse_cached(request).scheme == "http":
-        return url
-    return URI.fromBytes(url.encode("ascii")).originForm.decode("ascii")
-
-
-def _request_headers(request: Request, url: str) -> list[tuple[str, str]]:
-    """Header lines in the order Twisted's HTTP/1.1 client writes them."""
-    lines: list[tuple[bytes, bytes]] = []
-    if request.body or request.method in ("POST", "PUT"):
-        lines.append((b"Content-Length", str(len(request.body)).encode()))
-    headers = TxHeaders(request.headers)
-    for name, values in headers.getAllRawHeaders():
-        lines.extend((name, value) for value in values)
-    if not headers.hasHeader(b"Host"):
-        uri = URI.fromBytes(url.encode("ascii"))
-        host = b"[" + uri.host + b"]" if isIPv6Address(uri.host.decode()) else uri.host
-        if (uri.scheme, uri.port) not in ((b"http", 80), (b"https", 443)):
-            host += b":%d" % uri.port
-        lines.append((b"Host", host))
-    return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in lines]
-
-
-def _redact(lines: list[tuple[str, str]], names: set[bytes]
-            ) -> tuple[list[tuple[str, str]], list[str]]:
-    """Header lines with credential values replaced, and the names replaced."""
-    out: list[tuple[str, str]] = []
-    redacted: list[str] = []
-    for name, value in lines:
-        if name.lower().encode("latin-1") in names:
-            value = REDACTED
-            if name not in redacted:
-                redacted.append(name)
-        out.append((name, value))
-    return out, redacted
-
-
-def _response_headers(response: Response, body_length: int) -> list[tuple[str, str]]:
-    """Received headers with one Content-Length that matches the stored body."""
-    lines: list[tuple[str, str]] = []
-    length_written = False
-    for name, values in TxHeaders(response.headers).getAllRawHeaders():
-        lname = name.lower()
-        if lname == b"transfer-encoding":
-            continue  # the body is stored de-chunked
-        if lname == b"content-length":
-            if not length_written:
-                lines.append(("Content-Length", str(body_length)))
-                length_written = True
-            continue
-        lines.extend((name.decode("latin-1"), v.decode("latin-1")) for v in values)
-    if not length_written:
-        lines.append(("Content-Length", str(body_length)))
-    return lines

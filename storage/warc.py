@@ -70,11 +70,8 @@ class WarcRotatingWriter(RecordMaker):
         record_id_maker: Callable[[], str] | None = None,
         on_file_closed: Iterable[FileClosedCallback] = (),
     ) -> None:
-        for label, value in (("site", site), ("prefix", prefix)):
-            if not _SAFE_NAME.match(value):
-                raise ValueError(f"WARC {label} {value!r} must match {_SAFE_NAME.pattern}")
-        if rotate_size <= 0:
-            raise ValueError(f"rotate_size must be positive, got {rotate_size}")
+        self.check_arguments(spool_dir=spool_dir, site=site, prefix=prefix,
+                             rotate_size=rotate_size)
         self.spool_dir = Path(spool_dir)
         self.site = site
         self.prefix = prefix
@@ -90,6 +87,16 @@ class WarcRotatingWriter(RecordMaker):
         self._serial = 0
         self._lock = threading.Lock()
         self._current: _OpenFile | None = None
+
+    @staticmethod
+    def check_arguments(*, site: str, prefix: str = "warcwire",
+                        rotate_size: int = 1_000_000_000, **_: object) -> None:
+        """Raise ValueError for what ``__init__`` would refuse (before starting a writer)."""
+        for label, value in (("site", site), ("prefix", prefix)):
+            if not _SAFE_NAME.match(value):
+                raise ValueError(f"WARC {label} {value!r} must match {_SAFE_NAME.pattern}")
+        if rotate_size <= 0:
+            raise ValueError(f"rotate_size must be positive, got {rotate_size}")
 
     # -- writing ---------------------------------------------------------
 

@@ -34,8 +34,10 @@ def test_finished_files_are_announced_with_their_key(tmp_path: Path) -> None:
 
     from crawler.warc_capture import WarcCaptureMiddleware, warc_file_closed
 
+    # in-process writer: process_response answers at once, no event loop needed
     crawler = get_crawler(settings_dict={"WARCWIRE_SPOOL_DIR": str(tmp_path),
-                                         "WARCWIRE_SITE": "s1", "WARCWIRE_RUN_ID": "r9"})
+                                         "WARCWIRE_SITE": "s1", "WARCWIRE_RUN_ID": "r9",
+                                         "WARCWIRE_WARC_WRITER_PROCESS": False})
     mw = WarcCaptureMiddleware.from_crawler(crawler)
     announced: list[tuple[Path, str]] = []
     crawler.signals.connect(lambda path, key: announced.append((path, key)),
