@@ -90,6 +90,10 @@ class WarcWriterProcess:
             raise self._gone from exc  # type: ignore[misc]
         return future
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
     def backlog(self) -> int:
         """Exchanges sent and not yet answered."""
         return len(self._pending)
