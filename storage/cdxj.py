@@ -28,7 +28,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-import surt
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 from warcio.timeutils import iso_date_to_timestamp
@@ -41,8 +40,12 @@ _MIME_END = re.compile(r"[;\s]")
 
 def surt_key(url: str) -> str:
     """The SURT sort key CDX servers use: scheme, www., case and query order ignored."""
+    # imported here: surt brings tldextract and requests (~140 ms), and reading a
+    # stored CDXJ or the catalog needs no new keys
+    from surt import surt
+
     try:
-        return str(surt.surt(url))
+        return str(surt(url))
     except Exception:  # surt raises several types on junk; cdxj-indexer keeps the URL then
         return url
 
