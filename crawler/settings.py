@@ -19,6 +19,8 @@ warcwire's own settings, with their defaults:
 - ``WARCWIRE_WARC_MAX_BODY_SIZE`` (``50_000_000``): bodies are cut here, marked WARC-Truncated.
 - ``WARCWIRE_WARC_PREFIX`` (``"warcwire"``): first part of WARC file names.
 - ``WARCWIRE_WARC_ROTATE_SIZE`` (``1_000_000_000``): start a new WARC after this many bytes.
+- ``WARCWIRE_WARC_WRITER_PROCESS`` (``True``): write WARC records in a child process, off
+  the reactor thread; False writes them in the crawl process.
 - ``WARCWIRE_WARCINFO`` (``{}``): extra fields for each file's warcinfo record.
 """
 

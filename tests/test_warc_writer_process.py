@@ -6,8 +6,11 @@ import asyncio
 import errno
 import os
 import signal
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,6 +18,8 @@ from crawler.warc_writer import WarcWriterGone, WarcWriterProcess
 from storage.warc import WarcRotatingWriter
 from storage.warc_exchange import Exchange, LocalWarcSink
 from tests._warc_reader import read_member, read_warc
+
+T = TypeVar("T")
 
 
 def _exchange(n: int, body: bytes = b"<p>hello</p>") -> Exchange:
@@ -28,6 +33,12 @@ def _exchange(n: int, body: bytes = b"<p>hello</p>") -> Exchange:
                           ("Set-Cookie", "b=2"), ("Content-Length", str(len(body)))],
         body=body, sent=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), ip="127.0.0.1",
         redacted=("Cookie",))
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run in a thread of its own: the suite may hold a loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def _kwargs(spool: Path) -> dict:
@@ -59,7 +70,7 @@ def test_writer_process_writes_what_the_in_process_writer_writes(tmp_path: Path)
         assert closed == files  # announced as they were finished
         return written, files
 
-    remote_written, remote_files = asyncio.run(remote_run())
+    remote_written, remote_files = _run(remote_run)
     assert len(remote_files) == len(local_files) >= 2
     assert [_comparable(p) for p in remote_files] == [_comparable(p) for p in local_files]
     # each location is that exchange's response record; the accounting adds up
@@ -89,7 +100,7 @@ def test_an_os_error_in_the_writer_comes_back_as_that_error(tmp_path: Path) -> N
             await writer.write(_exchange(2))
         assert writer.close() == []
 
-    asyncio.run(run())
+    _run(run)
 
 
 def test_a_killed_writer_fails_what_waits_and_what_comes(tmp_path: Path) -> None:
@@ -106,6 +117,6 @@ def test_a_killed_writer_fails_what_waits_and_what_comes(tmp_path: Path) -> None
         with pytest.raises(WarcWriterGone):
             writer.close()
 
-    asyncio.run(run())
+    _run(run)
     # the file it was writing is left as a crash leaves it, for spool recovery
     assert list(tmp_path.rglob("*.warc.gz.open"))
