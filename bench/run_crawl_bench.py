@@ -362,8 +362,9 @@ def main(argv: list[str] | None = None) -> int:
         "pages = article responses (HTTP 200) counted in the stored WARCs (bare: in its "
         "callback); wall = the whole process, start-up and storing included.",
         "CPU s = user+sys of the process tree (extraction workers included); main CPU = the "
-        "crawl process alone; main RSS = its peak RSS; max proc = largest single process; "
-        "tree RSS = peak sum over all processes (sampled every 0.5s).",
+        "crawl process and the children it waits for (its WARC writer); main RSS = its peak "
+        "RSS; max proc = largest single process; tree RSS = peak sum over all processes "
+        "(sampled every 0.5s).",
         "",
         f"memory: (b) at {small_pages} pages: main peak {small['main_peak_rss_mb']:.0f} MB; "
         f"at {args.pages} pages: {summary['archive']['main_peak_rss_mb']:.0f} MB; "
