@@ -33,10 +33,10 @@ from jobs import child as crawl_child
 from jobs.crawl import new_run_id
 from jobs.history import History
 from jobs.metrics import Metrics
+from jobs.observe import service_metrics, service_status
 from jobs.record import close_abandoned, summary_values
 from jobs.runner import ChildResult, ChildRun
 from jobs.schedule import parse_timezone, read_config
-from warcwire import __version__
 from warcwire.config import Config
 from warcwire.exceptions import (
     AlreadyRunning,
@@ -380,58 +380,15 @@ class Service:
         return message
 
     def status(self) -> dict[str, Any]:
-        try:
-            latest = self.history.latest()
-            history_error = None
-        except HistoryError as exc:
-            latest, history_error = {}, str(exc)
-        jobs = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}
-        with self._lock:
-            active = dict(self.active)
-            config = self.config
-        sites = []
-        for site in config.sites:
-            job = jobs.get(f"site:{site.name}")
-            next_run = job.next_run_time if job is not None else None
-            run = active.get(site.name)
-            last = latest.get(site.name)
-            sites.append({
-                "site": site.name, "schedule": site.schedule,
-                "next_run": next_run.isoformat() if next_run else None,
-                "running": (None if site.name not in active else
-                            {"state": "queued"} if run is None else
-                            {"state": "running", "run_id": run.run_id, "trigger": run.trigger,
-                             "started": run.started.isoformat(), "pid": run.child.pid}),
-                "last_run": last.as_dict() if last else None})
-        return {"service": {
-            "version": __version__, "pid": os.getpid(), "config": self.config_path,
-            "started": self.started_at.isoformat(), "listen": config.scheduler.listen,
-            "timezone": config.timezone, "max_parallel": self.max_parallel,
-            "running": sum(1 for r in active.values() if r), "stopping": self.stopping.is_set(),
-            "history_error": history_error}, "sites": sites}
+        """What ``GET /status`` answers (see jobs/observe.py)."""
+        return service_status(self)
 
     def metrics_text(self) -> str:
+        """What ``GET /metrics`` answers (see jobs/observe.py)."""
+        return service_metrics(self)
+
+    def snapshot_state(self) -> tuple[dict[str, Any], dict[str, ActiveRun | None], Config]:
+        """The scheduled jobs, the runs under way and the config in force, consistently."""
         jobs = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}
         with self._lock:
-            running = sum(1 for r in self.active.values() if r)
-            config = self.config
-        gauges: list[tuple[str, dict[str, str], float]] = [
-            ("warcwire_running_crawls", {}, running),
-            ("warcwire_sites", {}, len(config.sites))]
-        for job_id, job in sorted(jobs.items()):
-            if job.next_run_time:
-                gauges.append(("warcwire_next_run_timestamp_seconds",
-                               {"site": job_id.removeprefix("site:")},
-                               job.next_run_time.timestamp()))
-        try:
-            latest = self.history.latest()
-        except HistoryError:
-            latest = {}
-        for site, run in sorted(latest.items()):
-            if run.ended:
-                gauges.append(("warcwire_last_run_end_timestamp_seconds", {"site": site},
-                               run.ended.timestamp()))
-                gauges.append(("warcwire_last_run_ok", {"site": site},
-                               1 if run.outcome == "ok" else 0))
-        return self.metrics.render(gauges)
-
+            return jobs, dict(self.active), self.config
