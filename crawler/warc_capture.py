@@ -212,8 +212,7 @@ class WarcCaptureMiddleware:
     # -- downloader middleware -------------------------------------------
 
     def process_request(self, request: Request) -> Awaitable[None] | None:
-        if self.disk_full:  # fetching what cannot be archived is pointless
-            raise DiskFull("not fetched: the spool disk is full")
+        self._refuse_if_unarchivable()
         if urlparse_cached(request).scheme not in ("http", "https"):
             return None
         if self.sink.backlog() >= WRITER_BACKLOG:
@@ -225,9 +224,15 @@ class WarcCaptureMiddleware:
         """Hold a download until the writer catches up: bounds the responses waiting in
         memory, and what is fetched but cannot be archived if writing starts failing."""
         await self.sink.room(WRITER_BACKLOG)
+        self._refuse_if_unarchivable()
+        self._in_flight[request] = _InFlight(sent=datetime.now(UTC))
+
+    def _refuse_if_unarchivable(self) -> None:
+        """Fetching what cannot be archived is pointless: the crawl is stopping."""
         if self.disk_full:
             raise DiskFull("not fetched: the spool disk is full")
-        self._in_flight[request] = _InFlight(sent=datetime.now(UTC))
+        if self.writer_failed:
+            raise WarcWriterGone("not fetched: the WARC writer process is gone")
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         if self._in_flight.pop(request, None) is not None:
@@ -285,7 +290,7 @@ class WarcCaptureMiddleware:
                 self.writer_failed = True
                 _close_spider(self.crawler, WRITER_FAILED, exc)
             return
-        logger.error("Could not write WARC records for %s: %s", request, exc)
+        logger.error("Could not write WARC records for %s: %s", request, exc, exc_info=exc)
 
     def _inc_stat(self, key: str, count: int = 1) -> None:
         if self.stats is not None:
