@@ -176,11 +176,16 @@ def test_full_spool_stops_the_crawl_and_keeps_what_was_written(
     # every exchange the crawl reported archived is there, and nothing else
     assert len(responses) == len(requests) == stats["warc/exchanges"]
     assert 0 < stats["warcwire/pages"] <= len(responses)
-    # it stopped at once: only what was under way was fetched and not archived: downloads
-    # in flight (concurrency 4, each of which may start one more before its write fails)
-    # and the exchanges already handed to the writer process (WRITER_BACKLOG)
+    # it stopped at once: only what was under way was fetched and not archived, that is
+    # downloads in flight (concurrency 4) and exchanges in the writer's pipe (at most
+    # WRITER_BACKLOG plus the downloads let through before it filled), each of which may
+    # have started one more before the failure was known
     archived_stories = sum("/news/world/story-" in r.uri for r in responses)
-    assert served - archived_stories <= 2 * 4 + WRITER_BACKLOG, (served, archived_stories)
+    unarchived = served - archived_stories
+    assert unarchived <= 2 * (4 + WRITER_BACKLOG), (served, archived_stories)
+    # and none of them silently: each is a failed write or a failed exchange in the stats
+    assert unarchived <= stats.get("warc/write_errors", 0) + \
+        stats.get("warc/failed_exchanges", 0), stats
 
     # the articles written before the disk filled are all readable
     articles = stats.get("normalizer/records", 0)
