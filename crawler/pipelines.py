@@ -8,22 +8,25 @@ A full spool disk stops the crawl; the records written until then are kept.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.statscollectors import StatsCollector
 
 from crawler.items import ArticleItem
 from crawler.warc_capture import stop_on_full_disk
 from normalizer.jsonl import JsonlWriter
-from normalizer.record import record_from_content
+from normalizer.record import WarcLocation, record_from_content
 
 
 class NormalizerPipeline:
-    def __init__(self, spool_dir: Path, site: str, run_id: str, prefix: str) -> None:
+    def __init__(self, spool_dir: Path, site: str, run_id: str, prefix: str,
+                 stats: StatsCollector) -> None:
         self.site = site
         self.run_id = run_id
+        self.stats = stats
         self.writer = JsonlWriter(spool_dir, site, run_id, prefix=prefix)
         self.crawler: Crawler | None = None
 
@@ -33,10 +36,12 @@ class NormalizerPipeline:
         spool = s.get("WARCWIRE_SPOOL_DIR")
         if not spool:
             raise NotConfigured("WARCWIRE_SPOOL_DIR is not set")
+        if crawler.stats is None:  # Crawler sets it before building components
+            raise NotConfigured("the crawler has no stats collector")
         pipeline = cls(Path(spool), s.get("WARCWIRE_SITE", "default"),
-                       s.get("WARCWIRE_RUN_ID", "run"), s.get("WARCWIRE_WARC_PREFIX", "warcwire"))
+                       s.get("WARCWIRE_RUN_ID", "run"), s.get("WARCWIRE_WARC_PREFIX", "warcwire"),
+                       crawler.stats)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        pipeline.stats = crawler.stats
         pipeline.crawler = crawler
         return pipeline
 
@@ -45,7 +50,7 @@ class NormalizerPipeline:
             return item
         record = record_from_content(
             item.content, url=item.url, site=self.site, run_id=self.run_id,
-            fetched_at=item.fetched_at, warc_location=item.warc_location,
+            fetched_at=item.fetched_at, warc_location=cast(WarcLocation | None, item.warc_location),
         )
         try:
             self.writer.write(record)

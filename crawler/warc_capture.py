@@ -104,9 +104,16 @@ class _InFlight:
 class WarcSink(Protocol):
     """Where exchanges are written: in this process, or by the writer process."""
 
-    files: int
-    on_file_closed: list[Any]
-    spool_dir: Path
+    @property
+    def files(self) -> int:
+        """Files started so far."""
+
+    @property
+    def on_file_closed(self) -> list[Any]:
+        """Called with the path of each finished file."""
+
+    @property
+    def spool_dir(self) -> Path: ...
 
     def write(self, exchange: Exchange) -> Written | Awaitable[Written]: ...
 
