@@ -102,17 +102,16 @@ def index_warc_key(store: Store, catalog: Catalog, key: str, *, site: str, run_i
     """
     report = IndexReport(warcs=1)
     entries = _stored_cdxj(store, key) if trust_stored_cdxj else None
-    if entries is not None:
-        with store.open(key) as stream:
+    index = None
+    with store.open(key) as stream:
+        if entries is not None:
             warcinfo = read_warcinfo(stream)
-        if not entries and not warcinfo:
-            raise WarcwireError(f"{store.location(key)} holds no WARC records")
-    else:
-        with store.open(key) as stream:
+        else:
             index = index_warc(stream, key)
-        entries, warcinfo = index.entries, index.warcinfo
-        if not entries and not warcinfo:
-            raise WarcwireError(f"{store.location(key)} holds no WARC records")
+            entries, warcinfo = index.entries, index.warcinfo
+    if not entries and not warcinfo:
+        raise WarcwireError(f"{store.location(key)} holds no WARC records")
+    if index is not None:  # read from the WARC: store the index it lacked
         with tempfile.TemporaryDirectory(prefix="warcwire-cdxj-") as tmp:
             path = Path(tmp) / "index.cdxj"
             path.write_bytes(index.cdxj())
