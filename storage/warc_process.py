@@ -8,8 +8,8 @@ protocol is one message per exchange over a pipe, answered in order:
     parent -> child: Exchange | None (finish the current file and stop)
     child -> parent: (kind, value, files started, paths of files finished meanwhile)
                      with kind "ok" (value: Written), "oserror" (value: (errno, strerror)),
-                     "error" (value: message); after None: ("closed", finished paths)
-                     or ("close_failed", (errno, message))
+                     "error" (value: message); after None: "closed" (value: None, the
+                     last file among the finished paths) or "close_failed" ((errno, message))
 
 A parent that dies leaves its child to die too (``PR_SET_PDEATHSIG`` on Linux,
 else end of input): the open WARC stays ``.open`` and unlocked, exactly as if
@@ -60,11 +60,11 @@ def serve(requests: Connection, replies: Connection, writer_kwargs: dict[str, An
             os._exit(0)  # the parent is gone: leave the open file as a crash would
         if exchange is None:
             try:
-                finished = writer.close()
+                writer.close()
             except OSError as exc:
                 replies.send(("close_failed", (exc.errno, str(exc)), writer.files, closed))
             else:
-                replies.send(("closed", [str(p) for p in finished], writer.files, closed))
+                replies.send(("closed", None, writer.files, closed))
             return
         try:
             reply: tuple[str, Any] = ("ok", write_exchange(writer, exchange))
