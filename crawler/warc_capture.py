@@ -55,7 +55,7 @@ from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from scrapy import Request, Spider, signals
@@ -66,15 +66,29 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.warc_writer import WarcWriterGone, WarcWriterProcess
 from crawler.wire import PROXY_CREDENTIALS, SITE_CREDENTIALS, build_exchange
-from storage.warc import WarcRotatingWriter, is_disk_full
-from storage.warc_exchange import Exchange, LocalWarcSink, Written
+from storage.warc import (
+    LocalWarcSink,
+    Original,
+    WarcRotatingWriter,
+    WarcSink,
+    WarcWriterGone,
+    WarcWriterProcess,
+    Written,
+    is_disk_full,
+)
 
 logger = logging.getLogger(__name__)
 
 # Sent with path= and key= when a WARC is finished, for the uploader.
 warc_file_closed = object()
+# Sent (send_catch_log_async) before the crawl state records captures: each handler
+# makes what it wrote so far survive a crash (fsync) before returning.
+archive_sync_requested = object()
+# The request meta key under which a re-fetch carries the capture it may revisit
+# (a storage.warc.Original), and the one under which the capture is described after.
+PREVIOUS_META = "ww_previous"
+CAPTURE_META = "warc_capture"
 
 # The spider's close reason, and the stat saying what could not be written.
 DISK_FULL = "disk_full"
@@ -99,31 +113,6 @@ class _InFlight:
     sent: datetime
     received: int = 0
     stopped_by_us: bool = False
-
-
-class WarcSink(Protocol):
-    """Where exchanges are written: in this process, or by the writer process."""
-
-    @property
-    def files(self) -> int:
-        """Files started so far."""
-
-    @property
-    def on_file_closed(self) -> list[Any]:
-        """Called with the path of each finished file."""
-
-    @property
-    def spool_dir(self) -> Path: ...
-
-    def write(self, exchange: Exchange) -> Written | Awaitable[Written]: ...
-
-    def backlog(self) -> int:
-        """Exchanges sent and not yet written."""
-
-    def room(self, limit: int) -> Awaitable[None]:
-        """Done once the backlog is below ``limit``."""
-
-    def close(self) -> list[Path]: ...
 
 
 class WarcCaptureMiddleware:
@@ -190,6 +179,7 @@ class WarcCaptureMiddleware:
             crawler.signals.send_catch_log(warc_file_closed, path=path, key=key)
 
         sink.on_file_closed.append(announce)
+        crawler.signals.connect(mw.sync_requested, signal=archive_sync_requested)
         crawler.signals.connect(mw.bytes_received, signal=signals.bytes_received)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
@@ -205,6 +195,12 @@ class WarcCaptureMiddleware:
         if self.max_body_size and flight.received > self.max_body_size:
             flight.stopped_by_us = True
             raise StopDownload(fail=False)
+
+    async def sync_requested(self) -> None:
+        """Every capture archived so far is on disk once this returns (else it raises)."""
+        done = self.sink.sync()
+        if done is not None:
+            await done
 
     def spider_closed(self, spider: Spider) -> None:
         try:
@@ -252,8 +248,10 @@ class WarcCaptureMiddleware:
         if flight is None:  # not fetched by us: cache hit, non-HTTP scheme, ...
             return response
         truncated = _truncation(response, flight)
+        previous = request.meta.get(PREVIOUS_META)
         exchange = build_exchange(request, response, sent=flight.sent, truncated=truncated,
-                                  max_body_size=self.max_body_size, redact=self.redact)
+                                  max_body_size=self.max_body_size, redact=self.redact,
+                                  previous=previous if isinstance(previous, Original) else None)
         try:
             written = self.sink.write(exchange)
         except Exception as exc:
@@ -276,7 +274,10 @@ class WarcCaptureMiddleware:
     def _archived(self, request: Request, response: Response, written: Written,
                   truncated: str | None) -> Response:
         request.meta["warc_location"] = asdict(written.location)
+        request.meta[CAPTURE_META] = written
         self._inc_stat("warc/exchanges")
+        if written.revisit:
+            self._inc_stat(f"warc/revisits/{written.revisit}")
         self._inc_stat("warc/records", written.records)
         self._inc_stat("warc/bytes", written.bytes)
         self._set_stat("warc/files", self.sink.files)

@@ -24,7 +24,7 @@ from twisted.internet.abstract import isIPv6Address
 from twisted.web.client import URI
 from twisted.web.http_headers import Headers as TxHeaders
 
-from storage.warc_exchange import Exchange
+from storage.warc.exchange import Exchange, Original
 
 _HTTP_VERSION = re.compile(r"^HTTP/\d\.\d$")
 # Sent to a proxy only; an operator credential, never archived.
@@ -36,7 +36,7 @@ REDACTED = "[redacted]"
 
 def build_exchange(request: Request, response: Response, *, sent: datetime,
                    truncated: str | None, max_body_size: int,
-                   redact: frozenset[bytes]) -> Exchange:
+                   redact: frozenset[bytes], previous: Original | None = None) -> Exchange:
     """The exchange to archive; a body cut for length is cut to ``max_body_size``."""
     body = response.body
     if truncated == "length" and max_body_size:
@@ -59,6 +59,7 @@ def build_exchange(request: Request, response: Response, *, sent: datetime,
         warc_protocol=None if is_http1 else protocol,
         truncated=truncated,
         redacted=tuple(redacted),
+        previous=previous,
     )
 
 

@@ -14,9 +14,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from crawler.warc_writer import WarcWriterGone, WarcWriterProcess
-from storage.warc import WarcRotatingWriter
-from storage.warc_exchange import Exchange, LocalWarcSink
+from storage.warc import (
+    Exchange,
+    LocalWarcSink,
+    WarcRotatingWriter,
+    WarcWriterGone,
+    WarcWriterProcess,
+)
 from tests._warc_reader import read_member, read_warc
 
 T = TypeVar("T")

@@ -2,10 +2,11 @@
 
 Scrapy runs every callback and middleware on one thread; writing WARC records
 there (building them, digests, gzip, disk) took ~1 ms of it per page. The
-writer process (:mod:`storage.warc_process`) does that on another core while
-the reactor goes on. Each exchange is answered in order with its record
-location, so the capture middleware still hands the spider a location, or an
-error, for every response it archives, just as the in-process writer does.
+writer process (:mod:`storage.warc.process`) does that on another core while
+the reactor goes on. Each request is answered in order (see
+:mod:`storage.warc.messages`), so the capture middleware still hands the spider
+a location, or an error, for every response it archives, just as the
+in-process writer does.
 """
 
 from __future__ import annotations
@@ -22,8 +23,18 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from storage.warc_exchange import Exchange, Written
-from storage.warc_process import serve
+from storage.warc.exchange import Exchange, Written
+from storage.warc.messages import (
+    Close,
+    Closed,
+    Failed,
+    Reply,
+    Request,
+    Sync,
+    Write,
+    Wrote,
+)
+from storage.warc.process import serve
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +54,10 @@ def _grow_pipe(conn: Connection) -> None:
 
 
 class WarcWriterProcess:
-    """A :class:`storage.warc.WarcRotatingWriter` in a child process.
+    """A :class:`storage.warc.files.WarcRotatingWriter` in a child process.
 
-    ``write`` is called on the reactor's asyncio loop and returns a future;
-    ``close`` (at the end of the crawl) finishes the last file and waits for it.
+    ``write`` and ``sync`` are called on the reactor's asyncio loop and return
+    futures; ``close`` (at the end of the crawl) finishes the last file and waits.
     """
 
     def __init__(self, writer_kwargs: dict[str, Any]) -> None:
@@ -64,7 +75,7 @@ class WarcWriterProcess:
         self.files = 0
         self.finished: list[Path] = []
         self.on_file_closed: list[Callable[[Path], None]] = []
-        self._pending: deque[asyncio.Future[Written]] = deque()
+        self._pending: deque[tuple[Request, asyncio.Future[Any]]] = deque()
         self._waiters: list[asyncio.Future[None]] = []  # downloads waiting for room
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gone: WarcWriterGone | None = None
@@ -72,6 +83,13 @@ class WarcWriterProcess:
 
     def write(self, exchange: Exchange) -> asyncio.Future[Written]:
         """Send one exchange; the future gets its :class:`Written`, or the write's error."""
+        return self._send(Write(exchange))
+
+    def sync(self) -> asyncio.Future[None]:
+        """fsync the open WARC; done once every exchange sent before it is on disk."""
+        return self._send(Sync())
+
+    def _send(self, request: Request) -> asyncio.Future[Any]:
         if self._gone is not None:
             raise self._gone
         if self._closed:
@@ -80,10 +98,10 @@ class WarcWriterProcess:
         if self._loop is None:
             self._loop = loop
             loop.add_reader(self._replies.fileno(), self._read_replies)
-        future: asyncio.Future[Written] = loop.create_future()
-        self._pending.append(future)
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((request, future))
         try:
-            self._requests.send(exchange)  # waits only while the pipe is full
+            self._requests.send(request)  # waits only while the pipe is full
         except OSError as exc:
             self._pending.pop()
             self._broke(f"the WARC writer process is gone ({exc})")
@@ -96,11 +114,11 @@ class WarcWriterProcess:
 
     def backlog(self) -> int:
         """Exchanges sent and not yet answered."""
-        return len(self._pending)
+        return sum(1 for request, _ in self._pending if isinstance(request, Write))
 
     async def room(self, limit: int) -> None:
         """Wait until fewer than ``limit`` exchanges are unanswered (or the writer is gone)."""
-        while len(self._pending) >= limit and self._gone is None:
+        while self.backlog() >= limit and self._gone is None:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             await waiter
@@ -111,18 +129,18 @@ class WarcWriterProcess:
             return list(self.finished)
         self._closed = True
         self._stop_reading()
-        reply: tuple[Any, ...] | None = None
+        reply: Reply | None = None
         if self._gone is None:
             try:
-                self._requests.send(None)
+                self._requests.send(Close())
                 while reply is None:
                     if not self._replies.poll(CLOSE_TIMEOUT):
                         raise TimeoutError(f"no answer in {CLOSE_TIMEOUT:.0f}s")
-                    answer = self._replies.recv()
-                    if answer[0] in ("closed", "close_failed"):
-                        reply = answer
-                    else:
+                    answer: Reply = self._replies.recv()
+                    if self._pending:
                         self._settle(answer)
+                    else:
+                        reply = answer
             except (EOFError, OSError) as exc:
                 self._broke(f"the WARC writer process is gone ({exc})")
         self._process.join(timeout=10)
@@ -131,10 +149,12 @@ class WarcWriterProcess:
             self._process.join(timeout=10)
         if reply is None:
             raise self._gone or WarcWriterGone("the WARC writer process did not answer")
-        kind, value, self.files, closed = reply
-        self._announce(closed)
-        if kind == "close_failed":
-            raise OSError(*value)
+        self.files = reply.files
+        self._announce(reply.closed)
+        if isinstance(reply, Failed):
+            raise reply.error()
+        if not isinstance(reply, Closed):
+            raise WarcWriterGone(f"unexpected reply to close: {type(reply).__name__}")
         return list(self.finished)
 
     # -- replies -----------------------------------------------------------
@@ -148,21 +168,21 @@ class WarcWriterProcess:
                 return
             self._settle(answer)
 
-    def _settle(self, answer: tuple[Any, ...]) -> None:
-        kind, value, self.files, closed = answer
-        future = self._pending.popleft()
+    def _settle(self, answer: Reply) -> None:
+        self.files = answer.files
+        _request, future = self._pending.popleft()
         self._wake_waiters()
-        self._announce(closed)
+        self._announce(answer.closed)
         if future.cancelled():
             return
-        if kind == "ok":
-            future.set_result(value)
-        elif kind == "oserror":
-            future.set_exception(OSError(*value))
+        if isinstance(answer, Failed):
+            future.set_exception(answer.error())
+        elif isinstance(answer, Wrote):
+            future.set_result(answer.written)
         else:
-            future.set_exception(RuntimeError(value))
+            future.set_result(None)
 
-    def _announce(self, closed: list[str]) -> None:
+    def _announce(self, closed: tuple[str, ...]) -> None:
         for name in closed:
             path = Path(name)
             self.finished.append(path)
@@ -184,7 +204,7 @@ class WarcWriterProcess:
         logger.error("%s; what it wrote until then stays in the spool", why)
         self._stop_reading()
         while self._pending:
-            future = self._pending.popleft()
+            _request, future = self._pending.popleft()
             if not future.done():
                 future.set_exception(self._gone)
         self._wake_waiters()

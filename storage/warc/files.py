@@ -4,7 +4,7 @@ Files are written as ``<name>.warc.gz.open`` and renamed when finished, so the
 uploader only ever sees complete files. Offsets and lengths handed out here
 are those of the gzip members, which is what ``ArchiveIterator`` reports and
 what a ranged read needs to restore one record. Records are built by
-:mod:`storage.warc_records`.
+:mod:`storage.warc.records`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from storage.cdxj import CDXJ_SUFFIX, CdxjEntry, entry_for_record, sort_lines
 from storage.durable import OPEN_SUFFIX, fsync_dir, write_durably
-from storage.warc_records import Clock, MemberWriter, RecordMaker
+from storage.warc.records import Clock, MemberWriter, RecordMaker
 from warcwire import __version__
 
 logger = logging.getLogger(__name__)
@@ -141,6 +141,16 @@ class WarcRotatingWriter(RecordMaker):
                 self._close_current()
         return [RecordLocation(key, offset, length) for offset, length in spans]
 
+    def sync(self) -> None:
+        """fsync the open file: what was written so far survives a machine crash too.
+
+        The crawl state claims a capture only after this (see storage.crawl_state).
+        """
+        with self._lock:
+            if self._current is not None:
+                self._current.file.flush()
+                os.fsync(self._current.file.fileno())
+
     def close(self) -> list[Path]:
         """Finish the current file; returns every file this writer finished, in order."""
         with self._lock:
@@ -248,7 +258,6 @@ class WarcRotatingWriter(RecordMaker):
                 callback(final)
             except Exception:
                 logger.exception("on_file_closed callback %r failed for %s", callback, final)
-
 
     def _write_index(self, warc: Path, captures: list[CdxjEntry]) -> None:
         """The finished WARC's CDXJ beside it, from what was written: no re-reading.

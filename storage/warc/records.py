@@ -4,6 +4,20 @@ HTTP headers are taken as ``str`` holding the wire bytes decoded as latin-1
 and are written back byte-for-byte (warcio would percent-encode non-ASCII
 values, which changes what the server sent). Each record is one gzip member,
 so a record can be read alone with one ranged read.
+
+Revisit records come in the two WARC/1.1 profiles (warcio has a helper for the
+first only, and it writes the 1.0 profile URI):
+
+* ``identical-payload-digest``: a 200 whose payload digest equals the earlier
+  capture's; the block is the response head as received, no body.
+* ``server-not-modified``: the server answered a conditional request with 304.
+  Replay tools (pywb, wabac.js) replay a revisit with its own HTTP head and the
+  referred-to payload, and a 304 status there replays as an empty 304
+  (ukwa-pywb#40). So the block is the response a cache holds after the 304
+  (RFC 9111 §4.3.4): the earlier status line and headers, updated with the 304's
+  header fields; the status line actually received is kept in
+  ``WARC-Warcwire-Received-Status`` and the request record shows the
+  conditional request.
 """
 
 from __future__ import annotations
@@ -21,6 +35,12 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 WARC_VERSION = "WARC/1.1"
+IDENTICAL_PAYLOAD_DIGEST = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+REVISIT_PROFILES = {"identical-payload-digest": IDENTICAL_PAYLOAD_DIGEST,
+                    "server-not-modified": SERVER_NOT_MODIFIED}
+# The status line a server-not-modified revisit's server sent (its block holds the merge).
+RECEIVED_STATUS_HEADER = "WARC-Warcwire-Received-Status"
 TRUNCATED_REASONS = frozenset({"length", "time", "disconnect", "unspecified"})
 
 Clock = Callable[[], datetime]
@@ -182,6 +202,57 @@ class RecordMaker:
             warc_protocol=warc_protocol, truncated=truncated,
         )
 
+    def make_revisit_record(
+        self,
+        url: str,
+        profile: str,
+        status_line: str,
+        headers: Sequence[tuple[str, str]],
+        *,
+        refers_to_uri: str,
+        refers_to_date: str,
+        digest: str,
+        refers_to: str | None = None,
+        received_status: str | None = None,
+        ip: str | None = None,
+        date: datetime | None = None,
+        concurrent_to: str | None = None,
+        record_id: str | None = None,
+        warc_protocol: str | None = None,
+    ) -> ArcWarcRecord:
+        """A ``revisit`` record: HTTP head only, pointing at the capture holding the payload.
+
+        ``profile`` is a key of REVISIT_PROFILES; ``digest`` the payload digest of
+        the referred-to record, which replay tools use to find it.
+        """
+        if profile not in REVISIT_PROFILES:
+            raise ValueError(
+                f"revisit profile {profile!r} is not one of {sorted(REVISIT_PROFILES)}")
+        fields = [
+            ("WARC-Type", "revisit"),
+            ("WARC-Record-ID", record_id or self.new_record_id()),
+            ("WARC-Date", warc_date(date or self.clock())),
+            ("WARC-Target-URI", url),
+            ("WARC-Profile", REVISIT_PROFILES[profile]),
+            ("WARC-Refers-To-Target-URI", refers_to_uri),
+            ("WARC-Refers-To-Date", refers_to_date),
+        ]
+        optional = (
+            ("WARC-Refers-To", refers_to),
+            ("WARC-Payload-Digest", digest),
+            ("WARC-IP-Address", ip),
+            ("WARC-Concurrent-To", concurrent_to),
+            ("WARC-Protocol", warc_protocol),
+            (RECEIVED_STATUS_HEADER, received_status),
+        )
+        fields += [(name, value) for name, value in optional if value]
+        return self._builder.create_warc_record(
+            url,
+            "revisit",
+            warc_headers=StatusAndHeaders("", fields, protocol=WARC_VERSION),
+            http_headers=_WireHeaders(status_line, list(headers)),
+        )
+
     def _http_record(
         self,
         rec_type: str,
@@ -222,3 +293,35 @@ class RecordMaker:
             warc_headers=StatusAndHeaders("", fields, protocol=WARC_VERSION),
             http_headers=_WireHeaders(first_line, list(headers)),
         )
+
+
+# Fields a 304 does not update in the stored response (RFC 9111 §3.1, §3.2): they
+# describe the stored bytes or one connection, not the resource.
+_NOT_UPDATED = frozenset({"content-length", "content-encoding", "content-type", "content-range",
+                          "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+                          "upgrade", "proxy-connection", "proxy-authenticate",
+                          "proxy-authentication-info"})
+
+
+def merge_not_modified(stored: Sequence[tuple[str, str]],
+                       not_modified: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The stored response's headers updated with a 304's, as a cache does (RFC 9111 §4.3.4).
+
+    Each field the 304 sends replaces the stored lines of that name, in place
+    of its first occurrence; new fields are appended in the 304's order.
+    """
+    updates: dict[str, list[tuple[str, str]]] = {}
+    for name, value in not_modified:
+        if name.lower() not in _NOT_UPDATED:
+            updates.setdefault(name.lower(), []).append((name, value))
+    merged: list[tuple[str, str]] = []
+    placed: set[str] = set()
+    for name, value in stored:
+        key = name.lower()
+        if key not in updates:
+            merged.append((name, value))
+        elif key not in placed:
+            merged.extend(updates[key])
+            placed.add(key)
+    merged.extend(line for key, lines in updates.items() if key not in placed for line in lines)
+    return merged

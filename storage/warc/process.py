@@ -1,15 +1,10 @@
-"""The WARC writer's side of the writer process: exchanges in, replies out.
+"""The WARC writer's side of the writer process: requests in, replies out.
 
 Building records, digests, gzip and disk writes cost about a millisecond per
 page; in the crawl process that is time taken from Scrapy's one reactor
 thread. Run here, in a process of its own, they use another core. The
-protocol is one message per exchange over a pipe, answered in order:
-
-    parent -> child: Exchange | None (finish the current file and stop)
-    child -> parent: (kind, value, files started, paths of files finished meanwhile)
-                     with kind "ok" (value: Written), "oserror" (value: (errno, strerror)),
-                     "error" (value: message); after None: "closed" (value: None, the
-                     last file among the finished paths) or "close_failed" ((errno, message))
+messages are in :mod:`storage.warc.messages`; the crawl's end is
+:class:`storage.warc.client.WarcWriterProcess`.
 
 A parent that dies leaves its child to die too (``PR_SET_PDEATHSIG`` on Linux,
 else end of input): the open WARC stays ``.open`` and unlocked, exactly as if
@@ -25,8 +20,9 @@ import signal
 from multiprocessing.connection import Connection
 from typing import Any
 
-from storage.warc import WarcRotatingWriter
-from storage.warc_exchange import write_exchange
+from storage.warc.exchange import write_exchange
+from storage.warc.files import WarcRotatingWriter
+from storage.warc.messages import Close, Closed, Failed, Reply, Sync, Synced, Write, Wrote
 
 _PR_SET_PDEATHSIG = 1
 
@@ -46,31 +42,41 @@ def serve(requests: Connection, replies: Connection, writer_kwargs: dict[str, An
     if os.getppid() != parent_pid:  # the parent died before we could ask to follow it
         os._exit(0)
     # Ctrl-C reaches the whole process group; the crawl stops gracefully and then
-    # sends None. (SIGTERM still ends us: the service signals the crawl alone.)
+    # sends Close. (SIGTERM still ends us: the service signals the crawl alone.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: "
                         "%(message)s")
     closed: list[str] = []
     writer = WarcRotatingWriter(**writer_kwargs,
                                 on_file_closed=[lambda path: closed.append(str(path))])
+
+    def state() -> tuple[int, tuple[str, ...]]:
+        finished = tuple(closed)
+        closed.clear()
+        return writer.files, finished
+
     while True:
         try:
-            exchange = requests.recv()
+            request = requests.recv()
         except (EOFError, OSError):
             os._exit(0)  # the parent is gone: leave the open file as a crash would
-        if exchange is None:
-            try:
-                writer.close()
-            except OSError as exc:
-                replies.send(("close_failed", (exc.errno, str(exc)), writer.files, closed))
-            else:
-                replies.send(("closed", None, writer.files, closed))
-            return
+        reply: Reply
         try:
-            reply: tuple[str, Any] = ("ok", write_exchange(writer, exchange))
+            if isinstance(request, Write):
+                written = write_exchange(writer, request.exchange)
+                reply = Wrote(*state(), written=written)
+            elif isinstance(request, Sync):
+                writer.sync()
+                reply = Synced(*state())
+            elif isinstance(request, Close):
+                writer.close()
+                reply = Closed(*state())
+            else:
+                reply = Failed(*state(), message=f"unknown request {type(request).__name__}")
         except OSError as exc:
-            reply = ("oserror", (exc.errno, exc.strerror or str(exc)))
+            reply = Failed(*state(), message=exc.strerror or str(exc), errno=exc.errno)
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
-            reply = ("error", f"{type(exc).__name__}: {exc}")
-        replies.send((*reply, writer.files, list(closed)))
-        closed.clear()
+            reply = Failed(*state(), message=f"{type(exc).__name__}: {exc}")
+        replies.send(reply)
+        if isinstance(request, Close):
+            return
