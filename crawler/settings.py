@@ -10,10 +10,15 @@ warcwire's own settings, with their defaults:
 - ``WARCWIRE_EXTRACT`` (``True``): extract articles during the crawl; off = archive only.
 - ``WARCWIRE_EXTRACT_WORKERS`` (``-1``): extraction processes; -1 = one per core, 0 = inline.
 - ``WARCWIRE_PROGRESS`` (``False``): show a progress line (the CLI turns it on).
+- ``WARCWIRE_REVISIT_INTERVAL`` (``21600``): seconds before a young article is re-checked.
+- ``WARCWIRE_REVISIT_WINDOW`` (``172800``): articles first seen this many seconds ago are young.
 - ``WARCWIRE_PROGRESS_INTERVAL`` (``10``): seconds between progress log lines off a terminal.
 - ``WARCWIRE_RUN_ID`` (``"run"``): identifies the run in WARC and JSONL names and records.
 - ``WARCWIRE_SITE`` (``"default"``): site name; groups files in storage.
 - ``WARCWIRE_SPOOL_DIR`` (required): local folder files are written to before upload.
+- ``WARCWIRE_STATE_COMMIT_INTERVAL`` (``10``): seconds between crawl state commits.
+- ``WARCWIRE_STATE_DATABASE`` (``""``): crawl state database URL; empty = every run is a
+  first run (no conditional requests, revisits or article versions).
 - ``WARCWIRE_STORAGE_URI`` (``""``): where finished files go; empty = no background upload.
 - ``WARCWIRE_UPLOAD_INTERVAL`` (``60``): seconds between background uploads of rotated files.
 - ``WARCWIRE_WARC_MAX_BODY_SIZE`` (``50_000_000``): bodies are cut here, marked WARC-Truncated.
@@ -71,6 +76,7 @@ ITEM_PIPELINES = {"crawler.pipelines.NormalizerPipeline": 300}
 EXTENSIONS = {
     "crawler.progress.Progress": 500,
     "crawler.uploader.SpoolUploader": 510,
+    "crawler.state_recorder.CrawlStateRecorder": 520,
 }
 
 WARCWIRE_WARC_MAX_BODY_SIZE = 50_000_000
@@ -102,6 +108,9 @@ def crawl_settings(config: Config, site: SiteConfig, *, run_id: str, storage: st
         "WARCWIRE_ARCHIVE_CREDENTIALS": site.archive_credentials,
         "WARCWIRE_RUN_ID": run_id,
         "WARCWIRE_SPOOL_DIR": config.spool_dir,
+        "WARCWIRE_STATE_DATABASE": config.database_url,
+        "WARCWIRE_REVISIT_WINDOW": site.revisit.window,
+        "WARCWIRE_REVISIT_INTERVAL": site.revisit.interval,
         "WARCWIRE_STORAGE_URI": storage,
         "WARCWIRE_EXTRACT": extract,
         "WARCWIRE_PROGRESS": progress,

@@ -68,6 +68,7 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.wire import PROXY_CREDENTIALS, SITE_CREDENTIALS, build_exchange
 from storage.warc import (
+    Exchange,
     LocalWarcSink,
     Original,
     WarcRotatingWriter,
@@ -98,6 +99,17 @@ WRITER_FAILED = "warc_writer_failed"
 # Exchanges sent to the writer and not yet written before new downloads wait: enough
 # to keep it busy, few enough that little is fetched in vain if writing fails.
 WRITER_BACKLOG = 4
+
+
+@dataclass(frozen=True)
+class Captured:
+    """How a response was archived, for the spider's crawl state (request.meta[CAPTURE_META])."""
+
+    url: str  # the exchange's URL (the last hop of a redirect chain)
+    written: Written
+    status_line: str
+    headers: tuple[tuple[str, str], ...]  # the response head as archived
+    truncated: str | None = None
 
 
 class DiskFull(Exception):
@@ -136,6 +148,7 @@ class WarcCaptureMiddleware:
         self.crawler: Crawler | None = None  # stopped when the spool disk is full
         self.disk_full = False
         self.writer_failed = False
+        self._closed: bool | Exception | None = None  # True once the sink closed cleanly
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
@@ -198,11 +211,16 @@ class WarcCaptureMiddleware:
 
     async def sync_requested(self) -> None:
         """Every capture archived so far is on disk once this returns (else it raises)."""
+        if self._closed is not None:  # closing fsynced the last file, unless it failed
+            if self._closed is not True:
+                raise self._closed
+            return
         done = self.sink.sync()
         if done is not None:
             await done
 
     def spider_closed(self, spider: Spider) -> None:
+        self._closed = RuntimeError("the last WARC could not be finished")
         try:
             self.sink.close()
         except OSError as exc:  # left .open for spool recovery
@@ -210,6 +228,8 @@ class WarcCaptureMiddleware:
                 raise
         except WarcWriterGone as exc:  # its open file is left for spool recovery
             logger.error("Could not finish the last WARC: %s", exc)
+        else:
+            self._closed = True
         self._set_stat("warc/files", self.sink.files)
 
     # -- downloader middleware -------------------------------------------
@@ -258,23 +278,25 @@ class WarcCaptureMiddleware:
             self._on_write_error(request, exc)
             raise
         if isinstance(written, Written):
-            return self._archived(request, response, written, truncated)
-        return self._archived_later(request, response, written, truncated)
+            return self._archived(request, response, written, exchange)
+        return self._archived_later(request, response, written, exchange)
 
     async def _archived_later(self, request: Request, response: Response,
-                              pending: Awaitable[Written], truncated: str | None) -> Response:
+                              pending: Awaitable[Written], exchange: Exchange) -> Response:
         """Wait for the writer process: the spider gets the response once it is archived."""
         try:
             written = await pending
         except Exception as exc:
             self._on_write_error(request, exc)
             raise
-        return self._archived(request, response, written, truncated)
+        return self._archived(request, response, written, exchange)
 
     def _archived(self, request: Request, response: Response, written: Written,
-                  truncated: str | None) -> Response:
+                  exchange: Exchange) -> Response:
+        truncated = exchange.truncated
         request.meta["warc_location"] = asdict(written.location)
-        request.meta[CAPTURE_META] = written
+        request.meta[CAPTURE_META] = Captured(exchange.url, written, exchange.status_line,
+                                              tuple(exchange.response_headers), truncated)
         self._inc_stat("warc/exchanges")
         if written.revisit:
             self._inc_stat(f"warc/revisits/{written.revisit}")

@@ -51,6 +51,12 @@ class RunSummary:
         return int(self.stats.get("warcwire/pages", 0))
 
     @property
+    def responses(self) -> int:
+        """Responses from the site besides robots.txt (a 304 is one)."""
+        return (int(self.stats.get("response_received_count", 0))
+                - int(self.stats.get("robotstxt/response_count", 0)))
+
+    @property
     def articles(self) -> int:
         return int(self.stats.get("normalizer/records", 0))
 
@@ -63,6 +69,21 @@ class RunSummary:
         prefix = "warcwire/errors/"
         return {k[len(prefix):]: int(v) for k, v in sorted(self.stats.items())
                 if k.startswith(prefix)}
+
+    @property
+    def incremental(self) -> dict[str, int]:
+        """What the crawl state saved or found: articles new, changed, unchanged, not
+        modified (304), skipped as known, and the revisit records written."""
+        get = self.stats.get
+        return {
+            "new": int(get("warcwire/incremental/new", 0)),
+            "changed": int(get("warcwire/incremental/changed", 0)),
+            "unchanged": int(get("warcwire/incremental/unchanged", 0)),
+            "not_modified": int(get("warcwire/incremental/not_modified", 0)),
+            "skipped_known": int(get("warcwire/incremental/skipped_known", 0)),
+            "revisits": sum(int(v) for k, v in self.stats.items()
+                            if k.startswith("warc/revisits/")),
+        }
 
     @property
     def disk_full(self) -> str:
@@ -103,7 +124,7 @@ class RunSummary:
             return EXIT_STORAGE
         if self.finish_reason == "shutdown":
             return EXIT_STOPPED
-        if self.pages == 0 and self.errors:
+        if self.responses == 0 and self.errors:
             return EXIT_NOTHING_FETCHED
         return EXIT_OK
 

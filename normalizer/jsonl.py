@@ -31,7 +31,7 @@ from storage.durable import OPEN_SUFFIX, fsync_dir
 
 logger = logging.getLogger(__name__)
 
-ARTICLES_SUFFIX = ".articles.v1.jsonl.gz"
+ARTICLES_SUFFIX = ".articles.v2.jsonl.gz"
 # A final empty stored block: ends a deflate stream at a sync point.
 _FINAL_BLOCK = b"\x01\x00\x00\xff\xff"
 
@@ -123,6 +123,15 @@ class JsonlFile:
         self._size += len(data)
         self._count += 1
 
+    def sync(self) -> None:
+        """fsync: every record whose ``write`` returned survives a machine crash too.
+
+        A finished file was fsynced when it was closed; after a failed write the
+        records before it are what the file holds, which is still true here.
+        """
+        if self._raw is not None and not self._closed:
+            os.fsync(self._raw.fileno())
+
     def _push(self) -> None:
         """Write what the compressor produced at ``_good``; on failure cut the file back."""
         assert self._raw is not None
@@ -204,7 +213,7 @@ class JsonlFile:
 class JsonlWriter(JsonlFile):
     """The articles file of one crawl run, laid out in the spool beside its WARCs.
 
-    ``spool_dir/<site>/<YYYY-MM-DD>/<prefix>-<site>-<run_id>.articles.v1.jsonl.gz``
+    ``spool_dir/<site>/<YYYY-MM-DD>/<prefix>-<site>-<run_id>.articles.v2.jsonl.gz``
     (UTC date when the writer is made).
     """
 

@@ -1,6 +1,6 @@
 """The article record: the one interface between crawler and normalised output.
 
-Every line of an ``*.articles.v1.jsonl.gz`` file is ``ArticleRecord.to_dict()``.
+Every line of an ``*.articles.v2.jsonl.gz`` file is ``ArticleRecord.to_dict()``.
 Text is normalised here, once, so that ``content_hash`` means the same thing
 for a live crawl and for a re-run from WARCs: equal hashes, equal text.
 """
@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from normalizer.extract import Extracted, extract_article
 
-SCHEMA = "warcwire.article/1"
+SCHEMA = "warcwire.article/2"
 
 # Invisible characters that only break matching and hashing. ZWJ/ZWNJ (U+200C,
 # U+200D) are kept: they are spelling in Persian, Indic scripts and emoji.
@@ -24,6 +25,22 @@ _INVISIBLE = re.compile("[\u00ad\u180e\u200b\u2060\ufeff\x00-\x08\x0b\x0c\x0e-\x
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 # \s in a str pattern covers NBSP, U+2000-U+200A, U+202F, U+205F, U+3000 and friends
 _SPACES = re.compile(r"\s+")
+
+
+class Changes(TypedDict):
+    """What changed since the previous version of the same article."""
+
+    previous_hash: str  # content_hash of the previous version
+    words_added: int  # words (as split by whitespace) in this text and not in the previous
+    words_removed: int  # and the other way round (counted with multiplicity)
+
+
+def word_changes(previous_text: str | None, text: str, previous_hash: str) -> Changes:
+    """Words added and removed as multisets: cheap, order-blind, enough to rank edits."""
+    old = Counter((previous_text or "").split())
+    new = Counter(text.split())
+    return Changes(previous_hash=previous_hash, words_added=sum((new - old).values()),
+                   words_removed=sum((old - new).values()))
 
 
 class WarcLocation(TypedDict):
@@ -58,7 +75,7 @@ def content_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class ArticleRecord:
-    """One extracted article (schema ``warcwire.article/1``).
+    """One extracted article (schema ``warcwire.article/2``).
 
     Fields:
         url: the URL fetched (after redirects).
@@ -79,7 +96,11 @@ class ArticleRecord:
         extractor: "trafilatura/<version>" or "selectors" (per-site selectors gave the body).
         description: meta/og description; or null.
         captions: figure captions of the article; may be empty.
-        schema: always ``SCHEMA``; bumped on incompatible change.
+        version: 1 for the first text archived under this article's canonical URL (or URL),
+            then 2, 3, ... each time the text changes; an unchanged text emits no record.
+        changes: for version 2 on, ``Changes`` since the previous version; else null.
+        schema: always ``SCHEMA``; bumped on incompatible change (2: records are emitted
+            once per version, with ``version`` and ``changes``).
     """
 
     url: str
@@ -99,6 +120,8 @@ class ArticleRecord:
     extractor: str
     description: str | None = None
     captions: list[str] = field(default_factory=list)
+    version: int = 1
+    changes: Changes | None = None
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,8 +176,8 @@ def extract_content(html: bytes | str, url: str, selectors: dict[str, str | None
 
 
 def record_from_content(content: dict[str, Any], *, url: str, site: str, run_id: str,
-                        fetched_at: str | datetime, warc_location: WarcLocation | None
-                        ) -> ArticleRecord:
+                        fetched_at: str | datetime, warc_location: WarcLocation | None,
+                        version: int = 1, changes: Changes | None = None) -> ArticleRecord:
     """The record for one page from its :func:`content_fields` and where it was archived."""
     return ArticleRecord(
         url=url,
@@ -165,6 +188,8 @@ def record_from_content(content: dict[str, Any], *, url: str, site: str, run_id:
         warc=None if warc_location is None else WarcLocation(
             key=str(warc_location["key"]), offset=int(warc_location["offset"]),
             length=int(warc_location["length"])),
+        version=version,
+        changes=changes,
     )
 
 

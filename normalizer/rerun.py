@@ -99,7 +99,7 @@ def records_from_warcs(
 
 
 def default_output_path(paths: list[Path]) -> Path:
-    """``<first WARC without .warc.gz>.articles.v1.jsonl.gz`` beside the first WARC."""
+    """``<first WARC without .warc.gz>.articles.v2.jsonl.gz`` beside the first WARC."""
     first = Path(paths[0])
     stem = re.sub(r"\.w?arc(\.gz)?$", "", first.name)
     return first.with_name(stem + ARTICLES_SUFFIX)

@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -130,6 +131,14 @@ def _second_edition(site: Path, ui_origin: str) -> None:
     article.write_text(text.replace(OLD_PARAGRAPH, NEW_PARAGRAPH), encoding="utf-8")
     (site / HOSTILE.lstrip("/")).write_text(
         hostile_html(ui_origin), encoding="utf-8")
+    # as a real site does, the sitemap says the article changed
+    sitemap = site / "sitemap-articles.xml"
+    entry = f"<loc>{{{{BASE_URL}}}}{CHANGED_ARTICLE}</loc>\n    <lastmod>"
+    xml = sitemap.read_text(encoding="utf-8")
+    start = xml.index(entry) + len(entry)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sitemap.write_text(xml[:start] + now + xml[xml.index("</lastmod>", start):],
+                       encoding="utf-8")
     index = site / "index.html"
     link = f'<li><a href="{HOSTILE}">Harbour festival draws record crowds</a></li>\n    </ol>'
     index.write_text(index.read_text(encoding="utf-8").replace("</ol>", link, 1),

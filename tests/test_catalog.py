@@ -68,7 +68,7 @@ def article(url: str, offset: int, title: str, text: str, site: str = "news",
             "published": "2026-11-20", "language": "en", "section": [], "text": text,
             "word_count": len(text.split()), "content_hash": "sha256:x", "fetched_at": "",
             "site": site, "run_id": "r1", "extractor": "t", "description": None,
-            "captions": [], "schema": "warcwire.article/1",
+            "captions": [], "schema": "warcwire.article/2",
             "warc": {"key": filename, "offset": offset, "length": 100}}
 
 

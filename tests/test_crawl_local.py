@@ -97,7 +97,7 @@ def test_jsonl_records_hold_clean_text_and_point_at_their_warc_record(local_craw
         rec = by_path[article["path"]]
         assert rec["title"] == article["title"]
         assert rec["section"] == article["section"]
-        assert rec["schema"] == "warcwire.article/1"
+        assert rec["schema"] == "warcwire.article/2"
         loc = rec["warc"]
         with open(archive / loc["key"], "rb") as f:
             f.seek(loc["offset"])

@@ -49,7 +49,7 @@ def test_crawl_to_seaweedfs(news_site: str, seaweedfs: S3Server, fresh_bucket, t
     assert len(keys) == 3, keys
     assert all(k.startswith("warc/sample-news/") for k in keys)
     warc_key = next(k for k in keys if k.endswith(".warc.gz"))
-    jsonl_key = next(k for k in keys if k.endswith(".articles.v1.jsonl.gz"))
+    jsonl_key = next(k for k in keys if k.endswith(".articles.v2.jsonl.gz"))
     assert f"s3://{bucket}/{warc_key}" in result.stdout
     assert warc_key + ".cdxj" in keys
     assert not [p for p in (tmp_path / "spool").rglob("*") if p.is_file()]

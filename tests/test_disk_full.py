@@ -257,7 +257,7 @@ def test_a_new_warc_on_a_full_disk_leaves_no_file(small_spool: Path) -> None:
 
 
 def test_articles_write_hitting_enospc_keeps_every_line_written(small_spool: Path) -> None:
-    out = JsonlFile(small_spool / "site" / "run.articles.v1.jsonl.gz")
+    out = JsonlFile(small_spool / "site" / "run.articles.v2.jsonl.gz")
     out.write({"n": 0, "text": "first"})
     _fill(small_spool, leave=200_000)
     written = 1
@@ -287,7 +287,7 @@ def test_recovery_on_a_full_spool_waits_for_the_upload_to_make_room(
     day.mkdir(parents=True)
     finished = day / "finished.warc.gz"
     finished.write_bytes(_noise(600_000))
-    torn = day / "run.articles.v1.jsonl.gz.open"  # left by a killed crawl
+    torn = day / "run.articles.v2.jsonl.gz.open"  # left by a killed crawl
     with open(torn, "wb") as raw:
         gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
         for n in range(4):
@@ -299,9 +299,9 @@ def test_recovery_on_a_full_spool_waits_for_the_upload_to_make_room(
     report, recovered = store_spool(Spool(root), get_store(str(tmp_path / "archive")))
     assert report.failed == [] and [r.records for r in recovered] == [4]
     stored = sorted(Path(obj.location).name for obj in report.stored)
-    assert stored == ["finished.warc.gz", "run.articles.v1.jsonl.gz"]
+    assert stored == ["finished.warc.gz", "run.articles.v2.jsonl.gz"]
     lines = read_jsonl_gz((tmp_path / "archive" / "site" / "2026-01-01" /
-                           "run.articles.v1.jsonl.gz").read_bytes())
+                           "run.articles.v2.jsonl.gz").read_bytes())
     assert [rec["n"] for rec in lines] == [0, 1, 2, 3]
     assert [p for p in root.rglob("*") if p.is_file()] == []
 

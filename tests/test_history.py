@@ -89,7 +89,7 @@ def test_abandoned_runs_are_closed_at_service_start(history: History, tmp_path: 
     summary = RunSummary(site="a", run_id="finished-late", storage="./archive",
                          spool_dir="spool", started=datetime.now(UTC), elapsed=3.0,
                          stats={"warcwire/pages": 4, "finish_reason": "finished"},
-                         stored=["./archive/a/x.warc.gz", "./archive/a/x.articles.v1.jsonl.gz"])
+                         stored=["./archive/a/x.warc.gz", "./archive/a/x.articles.v2.jsonl.gz"])
     write_summary(summaries / "finished-late.json", summary)
     close_abandoned(history, summaries)
     gone, late, alive = (history.get(r) for r in ("gone", "finished-late", "alive"))
@@ -108,8 +108,8 @@ def test_outcomes_from_summaries() -> None:
         "ok", "stopped", "storage_failed", "nothing_fetched"]
     assert outcome_of(stopped, "timeout") == "timeout"
     assert RunSummary.from_dict(ok.to_dict()) == ok
-    assert split_stored(["s3://b/x-00000.warc.gz", "s3://b/x.articles.v1.jsonl.gz"]) == (
-        ["s3://b/x-00000.warc.gz"], ["s3://b/x.articles.v1.jsonl.gz"])
+    assert split_stored(["s3://b/x-00000.warc.gz", "s3://b/x.articles.v2.jsonl.gz"]) == (
+        ["s3://b/x-00000.warc.gz"], ["s3://b/x.articles.v2.jsonl.gz"])
 
 
 def test_crawl_by_hand_is_recorded(news_site: str, tmp_path: Path, state_db: str) -> None:

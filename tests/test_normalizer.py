@@ -69,7 +69,7 @@ def test_normalize_builds_the_documented_record() -> None:
         "fetched_at": "2024-05-01T12:00:00+00:00", "site": "sample", "run_id": "r1",
         "warc": {"key": "a.warc.gz", "offset": 10, "length": 99},
         "extractor": "trafilatura/2.3.1", "description": "Desc", "captions": ["Cap"],
-        "schema": SCHEMA,
+        "version": 1, "changes": None, "schema": SCHEMA,
     }
     assert ArticleRecord.from_dict(rec.to_dict()) == rec
 
@@ -86,7 +86,7 @@ def test_content_hash_is_stable_and_follows_the_text() -> None:
 def test_jsonl_writer_round_trip(tmp_path: Path) -> None:
     day = datetime(2024, 5, 1, 23, 59, tzinfo=UTC)
     writer = JsonlWriter(tmp_path, "sample", "run7", now=lambda: day)
-    final = tmp_path / "sample" / "2024-05-01" / "warcwire-sample-run7.articles.v1.jsonl.gz"
+    final = tmp_path / "sample" / "2024-05-01" / "warcwire-sample-run7.articles.v2.jsonl.gz"
     assert writer.path == final
     records = [make_record(), make_record("Ünïcödé “quotes” stay raw.")]
     for rec in records:
@@ -189,7 +189,7 @@ def test_normalize_warcs_to_writes_jsonl(warc: Path, tmp_path: Path) -> None:
     assert [r["title"] for r in rows][0].startswith("US taking no step")
     assert not out.with_name(out.name + ".open").exists()
     assert normalize_warcs_to([warc]) == 2  # default: beside the WARC
-    assert (warc.parent / "warcwire-sample-20240501-00000.articles.v1.jsonl.gz").exists()
+    assert (warc.parent / "warcwire-sample-20240501-00000.articles.v2.jsonl.gz").exists()
 
 
 def test_not_a_warc_is_a_domain_error(tmp_path: Path) -> None:

@@ -106,7 +106,7 @@ def test_a_file_being_written_is_never_touched(tmp_path: Path) -> None:
     _exchange(writer, 1)
     live = writer.current_path
     assert live is not None
-    jsonl = live.with_name("run.articles.v1.jsonl.gz.open")  # the same site's articles
+    jsonl = live.with_name("run.articles.v2.jsonl.gz.open")  # the same site's articles
     jsonl.write_bytes(gzip.compress(b'{"a": 1}\n'))
     before = live.read_bytes()
     assert recover_open_files(spool) == []
@@ -115,7 +115,7 @@ def test_a_file_being_written_is_never_touched(tmp_path: Path) -> None:
     (done,) = writer.close()
     warcio_check([done])
     (rec,) = recover_open_files(spool)  # now its site is idle: the articles file is finished
-    assert rec.path.name == "run.articles.v1.jsonl.gz" and rec.records == 1
+    assert rec.path.name == "run.articles.v2.jsonl.gz" and rec.records == 1
 
 
 def test_an_articles_file_being_written_is_never_touched(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_an_articles_file_being_written_is_never_touched(tmp_path: Path) -> None
 
 def test_jsonl_keeps_whole_lines_of_the_readable_stream(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
-    path = spool.root / "site" / "2026-01-01" / "run.articles.v1.jsonl.gz.open"
+    path = spool.root / "site" / "2026-01-01" / "run.articles.v2.jsonl.gz.open"
     path.parent.mkdir(parents=True)
     with open(path, "wb") as raw:
         gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
@@ -144,7 +144,7 @@ def test_jsonl_keeps_whole_lines_of_the_readable_stream(tmp_path: Path) -> None:
         gz.flush()
         raw.write(b"\x00garbage")  # and a torn end of the stream
     (rec,) = recover_open_files(spool)
-    final = path.with_name("run.articles.v1.jsonl.gz")
+    final = path.with_name("run.articles.v2.jsonl.gz")
     assert rec.path == final and rec.records == 5
     assert rec.bytes_cut == len(b'{"n": 5, "text": "half a li')
     lines = gzip.decompress(final.read_bytes()).decode().splitlines()

@@ -53,6 +53,27 @@ def parse_size(value: Any) -> int:
 
 Size = Annotated[int, BeforeValidator(parse_size)]
 
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from 3600, "90s", "30m", "6h", "2d" or "1w"."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 6h or 2d")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("duration must not be negative")
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m:
+            return float(m.group(1)) * _SECONDS[m.group(2).lower()]
+    raise ValueError(f"expected a duration such as 6h or 2d, got {value!r}")
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
 
 
@@ -114,6 +135,15 @@ class Selectors(_Model):
     )
 
 
+class Revisit(_Model):
+    """Which known articles a run fetches again although the site gives no sign of change."""
+
+    window: Duration = Field(2 * 86400, description=(
+        "Re-check articles first seen within this long (news is corrected while young)."))
+    interval: Duration = Field(6 * 3600, description=(
+        "At most once per this long; 0 = every run."))
+
+
 class SiteConfig(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,62}$")
     start_urls: list[str] = []
@@ -134,6 +164,10 @@ class SiteConfig(_Model):
         [], description="Non-public networks this site may fetch, e.g. 127.0.0.1/32.")
     archive_credentials: bool = Field(
         False, description="Store Authorization and Cookie request headers unredacted.")
+    revisit: Revisit = Revisit()
+    strip_params: list[str] | None = Field(None, description=(
+        "Query parameters (globs) removed from URLs before de-duplication; "
+        "unset = the built-in tracking list (utm_*, fbclid, gclid, ...), [] = none."))
 
     @field_validator("start_urls", "sitemaps", "feeds")
     @classmethod

@@ -1,11 +1,14 @@
 """``warcwire demo``: serve the bundled sample news site and crawl it.
 
 Shows the whole pipeline on a fresh machine with no network: the site is
-served on 127.0.0.1, crawled politely, archived as WARC and normalized.
+served on 127.0.0.1, crawled politely, archived as WARC and normalized. The
+site keeps its address between runs, so a second demo is a real re-crawl.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from warcwire.config import parse_config
 from warcwire.site_server import serve_site
 
 DEMO_SITE = "sample-news"
+DEMO_PORT = 8741  # fixed, so runs share URLs; off the common dev ports (8000, 8080, 8888)
 
 
 def sample_site_root() -> Path:
@@ -27,14 +31,22 @@ def demo_config_text(base_url: str, storage: str, spool_dir: str) -> str:
     return text.replace("spool_dir: .warcwire/spool", f"spool_dir: {spool_dir!r}")
 
 
+@contextmanager
+def serve_demo_site(port: int = DEMO_PORT) -> Iterator[str]:
+    """Serve the sample site on ``port``, or on a free one if it is in use; yields its URL."""
+    with serve_site(sample_site_root(), port=port, fallback=True) as base_url:
+        yield base_url
+
+
 def run_demo(storage: str = "./archive", spool_dir: str = ".warcwire/spool",
-             verbose: bool = False, progress: bool = True) -> tuple[RunSummary, Path, str]:
+             verbose: bool = False, progress: bool = True, port: int = DEMO_PORT
+             ) -> tuple[RunSummary, Path, str]:
     """Crawl the sample site; returns the summary, the config it used and the site URL.
 
     The config is saved under the data dir so that the other commands
     (captures, restore, review) can be pointed at what the demo archived.
     """
-    with serve_site(sample_site_root()) as base_url:
+    with serve_demo_site(port) as base_url:
         text = demo_config_text(base_url, storage, spool_dir)
         config = parse_config(text, path="warcwire/demo_sites.yaml")
         summary = run_site(config, DEMO_SITE, progress=progress,

@@ -67,6 +67,10 @@ class CatalogError(WarcwireError):
     """The capture catalog database cannot be opened or queried."""
 
 
+class StateError(WarcwireError):
+    """The crawl state database failed (incremental archiving)."""
+
+
 class CaptureNotFound(WarcwireError):
     """No capture matches a URL (or capture id) in the catalog."""
 
