@@ -172,7 +172,7 @@ class NewsSpider(scrapy.Spider):
         return Request(state.url, callback=callback, errback=errback, headers=headers or None,
                        meta=meta)
 
-    def _discover_article(self, url: str, *, via: str, depth: int,
+    def _discover_article(self, url: str, *, via: str | None, depth: int,
                           hint: datetime | None = None) -> None:
         """Articles wait in the frontier until discovery is done (see _idle)."""
         self.frontier.see(self.clean(url), "article", via=via, hint=hint, depth=depth)
@@ -307,14 +307,17 @@ class NewsSpider(scrapy.Spider):
             self._record(response)
             return
         depth = response.meta.get("ww_depth", 0)
+        # only hubs are a link's "via": a 304 hub relists what it listed (articles are not
+        # fetched every run, so they could not)
+        via = None if kind == "article" else url
         if depth < self.site.follow_depth:
             for link in self.links.extract_links(response):
                 if not self.in_domains(link.url):
                     continue
                 if self.is_article(link.url):
-                    self._discover_article(link.url, via=url, depth=depth + 1)
+                    self._discover_article(link.url, via=via, depth=depth + 1)
                     continue
-                request = self._hub_request(link.url, "page", depth=depth + 1, via=url)
+                request = self._hub_request(link.url, "page", depth=depth + 1, via=via)
                 if request is not None:
                     yield request
         if self.site.page_assets:
