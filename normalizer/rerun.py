@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,7 +21,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from normalizer.extract import extract_article
 from normalizer.jsonl import ARTICLES_SUFFIX, JsonlFile
-from normalizer.record import ArticleRecord, WarcLocation, normalize
+from normalizer.record import ArticleRecord, WarcLocation, normalize, word_changes
 from warcwire.exceptions import WarcwireError
 
 logger = logging.getLogger(__name__)
@@ -56,9 +58,12 @@ def records_from_warcs(
 
     ``site`` defaults to the host of each response's URL; ``key_for`` maps a
     WARC path to the storage key recorded in ``warc`` (default: its file name).
+    As in a crawl, each article is emitted once per version (by canonical URL,
+    else URL, in archive order); revisit records hold no payload of their own.
     """
     run = run_id or default_run_id()
     seen = 0
+    versions: dict[str, tuple[int, str, bytes]] = {}  # key -> version, hash, zlib(text)
     for path in map(Path, paths):
         key = key_for(path) if key_for else path.name
         try:
@@ -92,10 +97,30 @@ def records_from_warcs(
                     if extracted is None:
                         logger.debug("no article in %s", url)
                         continue
-                    yield normalize(extracted, url=url, site=site or urlsplit(url).hostname or "",
-                                    run_id=run, fetched_at=date, warc_location=location)
+                    record = normalize(extracted, url=url,
+                                       site=site or urlsplit(url).hostname or "",
+                                       run_id=run, fetched_at=date, warc_location=location)
+                    versioned = _next_version(record, versions)
+                    if versioned is not None:
+                        yield versioned
             except ArchiveLoadFailed as exc:
                 raise WarcReadError(path, str(exc).strip().splitlines()[0]) from None
+
+
+def _next_version(record: ArticleRecord, versions: dict[str, tuple[int, str, bytes]]
+                  ) -> ArticleRecord | None:
+    """``record`` numbered after the last version of its article; None if unchanged."""
+    key = record.canonical_url or record.url
+    previous = versions.get(key)
+    if previous is not None and previous[1] == record.content_hash:
+        return None
+    versions[key] = ((previous[0] + 1) if previous else 1, record.content_hash,
+                     zlib.compress(record.text.encode("utf-8"), 6))
+    if previous is None:
+        return record
+    old_text = zlib.decompress(previous[2]).decode("utf-8")
+    return replace(record, version=previous[0] + 1,
+                   changes=word_changes(old_text, record.text, previous[1]))
 
 
 def default_output_path(paths: list[Path]) -> Path:

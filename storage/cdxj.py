@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -162,10 +162,13 @@ def entry_for_record(record: ArcWarcRecord, *, offset: int, length: int,
 
 
 def iter_entries(stream: IO[bytes], filename: str,
-                 warcinfo: dict[str, str] | None = None) -> Iterator[CdxjEntry]:
+                 warcinfo: dict[str, str] | None = None,
+                 observe: Callable[[ArcWarcRecord, CdxjEntry], None] | None = None
+                 ) -> Iterator[CdxjEntry]:
     """Captures of the WARC read from ``stream``, in file order.
 
-    Fields of the first warcinfo record are put into ``warcinfo`` if given.
+    Fields of the first warcinfo record are put into ``warcinfo`` if given;
+    ``observe`` sees each capture's record (headers parsed) with its entry.
     """
     it = ArchiveIterator(stream, arc2warc=True)
     for record in it:
@@ -178,6 +181,8 @@ def iter_entries(stream: IO[bytes], filename: str,
         length = it.get_record_length()
         entry = entry_for_record(record, offset=offset, length=length, filename=filename)
         if entry is not None:
+            if observe is not None:
+                observe(record, entry)
             yield entry
 
 
@@ -188,8 +193,10 @@ def read_warcinfo(stream: IO[bytes]) -> dict[str, str]:
     return {}
 
 
-def index_warc(stream: IO[bytes], filename: str) -> WarcIndex:
+def index_warc(stream: IO[bytes], filename: str,
+               observe: Callable[[ArcWarcRecord, CdxjEntry], None] | None = None
+               ) -> WarcIndex:
     """Index a whole WARC stream (read once, front to back)."""
     info: dict[str, str] = {}
-    entries = list(iter_entries(stream, filename, info))
+    entries = list(iter_entries(stream, filename, info, observe))
     return WarcIndex(entries, info)

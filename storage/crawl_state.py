@@ -253,6 +253,27 @@ class CrawlState:
             return None
         return zlib.decompress(row.text_z).decode("utf-8")
 
+    def fill(self, site: str, *, urls: Iterable[UrlState] = (),
+             versions: Iterable[ArticleVersion] = ()) -> None:
+        """Add URLs the state lacks and article versions newer than its own (a rebuild)."""
+        rows = [self._url_row(site, s) for s in urls]
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        kept = [{"site": site, "key_hash": url_hash(v.key), "key": v.key, "version": v.version,
+                 "content_hash": v.content_hash, "updated": datetime.now(UTC),
+                 "text_z": zlib.compress((v.text or "").encode("utf-8"), 6)} for v in versions]
+        newer = insert(articles_table)
+        newer = newer.on_conflict_do_update(
+            index_elements=["site", "key_hash"],
+            set_={c: newer.excluded[c] for c in ("key", "version", "content_hash", "text_z",
+                                                   "updated")},
+            where=articles_table.c.version < newer.excluded.version)
+        with self._errors("filling"), self.engine.begin() as conn:
+            for start in range(0, len(rows), BATCH):
+                conn.execute(insert(urls_table).on_conflict_do_nothing(
+                    index_elements=["site", "url_hash"]), rows[start:start + BATCH])
+            for start in range(0, len(kept), BATCH):
+                conn.execute(newer, kept[start:start + BATCH])
+
     def clear(self, site: str | None = None) -> None:
         """Forget the state (of ``site`` only, if given): the next crawl starts from nothing."""
         with self._errors("clearing"), self.engine.begin() as conn:

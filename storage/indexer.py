@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from warcio.recordloader import ArchiveLoadFailed
+from warcio.recordloader import ArchiveLoadFailed, ArcWarcRecord
 
 from storage.base import Store
 from storage.catalog import Catalog
 from storage.cdxj import CDXJ_SUFFIX, CdxjEntry, index_warc, read_warcinfo
+from storage.crawl_state import CrawlState
+from storage.state_rebuild import StateRebuild
 from warcwire.exceptions import WarcwireError
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ class IndexReport:
     captures: int = 0  # catalog rows added (0 for a WARC indexed before)
     articles: int = 0
     cdxj: list[str] = field(default_factory=list)  # keys of the CDXJ files written
+    state_urls: int = 0  # URLs and article versions offered to the crawl state (reindex)
+    state_articles: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (key, why)
 
     @property
@@ -92,22 +96,26 @@ def _stored_cdxj(store: Store, key: str) -> list[CdxjEntry] | None:
 
 
 def index_warc_key(store: Store, catalog: Catalog, key: str, *, site: str, run_id: str,
-                   trust_stored_cdxj: bool = True) -> IndexReport:
+                   trust_stored_cdxj: bool = True, rebuild: StateRebuild | None = None
+                   ) -> IndexReport:
     """Store the CDXJ of one stored WARC beside it (unless there) and add its captures.
 
     The crawler writes each WARC's CDXJ as it writes the WARC; with
     ``trust_stored_cdxj`` that index is used and only the WARC's first record
     (warcinfo: site and run) is read. Otherwise, or when there is none, the whole
-    WARC is streamed once and its CDXJ stored.
+    WARC is streamed once and its CDXJ stored (and, given ``rebuild``, what each
+    capture says about its URL collected for the crawl state).
     """
     report = IndexReport(warcs=1)
     entries = _stored_cdxj(store, key) if trust_stored_cdxj else None
     index = None
+    seen: list[tuple[ArcWarcRecord, CdxjEntry]] = []
     with store.open(key) as stream:
         if entries is not None:
             warcinfo = read_warcinfo(stream)
         else:
-            index = index_warc(stream, key)
+            index = index_warc(stream, key, (lambda r, e: seen.append((r, e)))
+                               if rebuild is not None else None)
             entries, warcinfo = index.entries, index.warcinfo
     if not entries and not warcinfo:
         raise WarcwireError(f"{store.location(key)} holds no WARC records")
@@ -119,6 +127,9 @@ def index_warc_key(store: Store, catalog: Catalog, key: str, *, site: str, run_i
     report.cdxj.append(cdxj_key(key))
     site = warcinfo.get("site") or site
     run_id = warcinfo.get("run-id") or run_id
+    if rebuild is not None:
+        for record, entry in seen:
+            rebuild.capture(site, record, entry)
     report.captures = catalog.add_captures(e.as_row(site=site, run_id=run_id) for e in entries)
     logger.info("Indexed %s: %d captures (%d new)", key, len(entries), report.captures)
     return report
@@ -136,15 +147,24 @@ def _jsonl_lines(stream: IO[bytes], key: str) -> Iterator[dict]:
             raise WarcwireError(f"{key} line {number} is not JSON: {exc}") from None
 
 
-def index_articles_key(store: Store, catalog: Catalog, key: str) -> IndexReport:
+def index_articles_key(store: Store, catalog: Catalog, key: str,
+                       rebuild: StateRebuild | None = None) -> IndexReport:
     """Add every article record of one stored JSONL file to the catalog."""
+    def lines() -> Iterator[dict]:
+        for record in _jsonl_lines(stream, key):
+            if rebuild is not None:
+                rebuild.article(str(record.get("site") or _site_from_key(key, "default")),
+                                record)
+            yield record
+
     with store.open(key) as stream:
-        added = catalog.add_articles(_jsonl_lines(stream, key))
+        added = catalog.add_articles(lines())
     return IndexReport(articles=added)
 
 
 def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: str,
-                 run_id: str, trust_stored_cdxj: bool = True) -> IndexReport:
+                 run_id: str, trust_stored_cdxj: bool = True,
+                 rebuild: StateRebuild | None = None) -> IndexReport:
     """Index freshly stored files; other keys are ignored, failures are reported per key.
 
     ``site`` and ``run_id`` are used only where a WARC's warcinfo does not name them;
@@ -159,9 +179,10 @@ def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: s
         try:
             if is_warc(key):
                 report.add(index_warc_key(store, catalog, key, site=site, run_id=run_id,
-                                          trust_stored_cdxj=trust_stored_cdxj))
+                                          trust_stored_cdxj=trust_stored_cdxj,
+                                          rebuild=rebuild))
             else:
-                report.add(index_articles_key(store, catalog, key))
+                report.add(index_articles_key(store, catalog, key, rebuild))
         except (WarcwireError, ArchiveLoadFailed, OSError, ValueError, EOFError) as exc:
             # warcio raises ArchiveLoadFailed/ValueError/EOFError on damaged files, gzip OSError
             logger.warning("Could not index %s: %s", key, exc)
@@ -169,17 +190,23 @@ def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: s
     return report
 
 
-def reindex(store: Store, catalog: Catalog, site: str | None = None) -> IndexReport:
+def reindex(store: Store, catalog: Catalog, site: str | None = None,
+            state: CrawlState | None = None) -> IndexReport:
     """Rebuild every CDXJ and the catalog (of ``site``, or all) from the stored WARCs.
 
     Reads every WARC whole: the stored CDXJ files are what is being rebuilt.
+    Given the crawl ``state``, what it lacks is filled in from the archive
+    (see :mod:`storage.state_rebuild`).
     """
     prefix = f"{site}/" if site else ""
     keys = [k for k in store.list(prefix) if is_warc(k) or is_articles(k)]
     catalog.clear(site)
     report = IndexReport()
+    rebuild = StateRebuild() if state is not None else None
     for key in keys:
         default_site = site or _site_from_key(key, "default")
         report.add(index_stored(store, catalog, [key], site=default_site, run_id="",
-                                trust_stored_cdxj=False))
+                                trust_stored_cdxj=False, rebuild=rebuild))
+    if state is not None and rebuild is not None:
+        report.state_urls, report.state_articles = rebuild.save(state)
     return report

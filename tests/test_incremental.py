@@ -184,14 +184,46 @@ def test_runs_in_order(site: Site) -> None:
                        for r in warc_records(sixth["warcs"]) if r.rec_type == "revisit")
     assert profiles["identical-payload-digest"] >= ARTICLES + 3
 
+    # 7. the crawl state is lost; reindex refills it from the archive: the next crawl
+    # (validators unknown, so every fetch is unconditional) writes revisits, emits nothing
+    from storage.crawl_state import CrawlState
+
+    state = CrawlState(f"sqlite:///{site.tmp / 'state' / 'warcwire.db'}")
+    state.clear()
+    state.close()
+    reindexed = run_cli("reindex", "--config", str(site.config))
+    assert reindexed.returncode == 0, reindexed.stderr
+    state = CrawlState(f"sqlite:///{site.tmp / 'state' / 'warcwire.db'}")
+    urls, versions = state.load_urls("sample-news"), state.load_versions("sample-news")
+    state.close()
+    article_urls = [u for u in urls if "/news/" in u]
+    assert len(article_urls) == ARTICLES + 3 and all(urls[u].digest for u in article_urls)
+    assert not any(urls[u].etag for u in urls)  # validators are learnt again
+    assert len(versions) == ARTICLES + 2  # the copy counts for its canonical URL
+    assert versions[site.base + CHANGED].version == 2
+    seventh = site.crawl()
+    assert seventh["jsonl"] == [] and "normalizer/records" not in seventh["stats"]
+    assert seventh["stats"]["warcwire/incremental/unchanged"] == ARTICLES + 3
+    assert not [r for r in warc_records(seventh["warcs"])
+                if r.rec_type == "response" and is_article(r)]
+
     # across all runs: each article's payload stored whole exactly once per version
-    all_warcs = [w for run in (first, second, third, fourth, fifth, sixth) for w in run["warcs"]]
+    all_warcs = [w for run in (first, second, third, fourth, fifth, sixth, seventh)
+                 for w in run["warcs"]]
     whole = Counter(r.rec_headers.get_header("WARC-Target-URI")
                     for r in warc_records(all_warcs) if r.rec_type == "response" and
                     is_article(r))
     assert whole[site.base + CHANGED] == 2
     assert all(n == 1 for url, n in whole.items() if url != site.base + CHANGED), whole
     assert len(whole) == ARTICLES + 3
+
+    # re-normalizing the whole archive gives the same versions, each once
+    out = site.tmp / "rerun.jsonl.gz"
+    rerun = run_cli("normalize", *all_warcs, "--out", str(out))
+    assert rerun.returncode == 0, rerun.stderr
+    again = Counter((r["canonical_url"], r["version"]) for r in articles([str(out)]))
+    assert again[(site.base + CHANGED, 2)] == 1 and set(again.values()) == {1}
+    assert len(again) == ARTICLES + 3  # 12 articles, one of them in two versions
 
 
 def _publish_copy(site: Site, path: str) -> None:

@@ -10,11 +10,14 @@ EPILOG = """example:
   warcwire reindex --config sites.yaml --site example-news
 
 Reads every stored WARC once (streamed), writes <key>.cdxj beside it and refills the
-catalog (database_url); article JSONL files fill the full-text index."""
+catalog (database_url); article JSONL files fill the full-text index. A crawl state
+that was lost is refilled from the archive (payload digests and article versions, so
+the next crawl writes revisits and emits no article again); what it still has is kept."""
 
 
 def run(args: argparse.Namespace) -> int:
     from storage import get_store
+    from storage.crawl_state import CrawlState
     from storage.indexer import reindex
     from warcwire.commands.captures import open_catalog
     from warcwire.config import load_config
@@ -24,9 +27,15 @@ def run(args: argparse.Namespace) -> int:
         config.site(args.site)
     store = get_store(config.storage)
     catalog = open_catalog(config)
-    report = reindex(store, catalog, args.site)
+    state = CrawlState(config.database_url)
+    try:
+        report = reindex(store, catalog, args.site, state)
+    finally:
+        state.close()
     print(f"Reindexed {report.warcs} WARC(s) in {store.uri}: {report.captures} captures, "
-          f"{report.articles} articles, {len(report.cdxj)} CDXJ file(s) written")
+          f"{report.articles} articles, {len(report.cdxj)} CDXJ file(s) written; crawl "
+          f"state checked for {report.state_urls} URL(s) and {report.state_articles} "
+          "article(s)")
     for key, why in report.failed:
         print(f"  FAILED {key}: {why}")
     return 0 if report.ok else 1
