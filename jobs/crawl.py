@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jobs.history import incremental_counts
 from storage import StoredObject, get_store
 from storage.recovery import Recovered, recover_open_files
 from storage.spool import FlushReport, Spool
@@ -72,18 +73,8 @@ class RunSummary:
 
     @property
     def incremental(self) -> dict[str, int]:
-        """What the crawl state saved or found: articles new, changed, unchanged, not
-        modified (304), skipped as known, and the revisit records written."""
-        get = self.stats.get
-        return {
-            "new": int(get("warcwire/incremental/new", 0)),
-            "changed": int(get("warcwire/incremental/changed", 0)),
-            "unchanged": int(get("warcwire/incremental/unchanged", 0)),
-            "not_modified": int(get("warcwire/incremental/not_modified", 0)),
-            "skipped_known": int(get("warcwire/incremental/skipped_known", 0)),
-            "revisits": sum(int(v) for k, v in self.stats.items()
-                            if k.startswith("warc/revisits/")),
-        }
+        """What the crawl state saved or found (see jobs.history.incremental_counts)."""
+        return incremental_counts(self.stats)
 
     @property
     def disk_full(self) -> str:

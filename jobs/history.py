@@ -73,6 +73,24 @@ runs_table = Table(
 )
 
 
+def incremental_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """What the crawl state saved or found, from a run's stats: articles new, changed,
+    unchanged, not modified (304), skipped as known, and revisit records written."""
+    def get(key: str) -> int:
+        return int(stats.get(f"warcwire/incremental/{key}", 0) or 0)
+
+    return {"new": get("new"), "changed": get("changed"), "unchanged": get("unchanged"),
+            "not_modified": get("not_modified"), "skipped_known": get("skipped_known"),
+            "revisits": sum(int(v or 0) for k, v in stats.items()
+                            if k.startswith("warc/revisits/"))}
+
+
+def describe_incremental(counts: dict[str, int]) -> str:
+    return (f"articles: {counts['new']} new, {counts['changed']} changed, "
+            f"{counts['unchanged']} unchanged, {counts['not_modified']} not modified (304), "
+            f"{counts['skipped_known']} skipped as known; {counts['revisits']} revisit records")
+
+
 @dataclass
 class Run:
     """One row of the history, as read back."""
@@ -96,6 +114,7 @@ class Run:
     warcs: list[str] = field(default_factory=list)
     jsonl: list[str] = field(default_factory=list)
     kept: list[list[str]] = field(default_factory=list)
+    incremental: dict[str, int] = field(default_factory=dict)  # see incremental_counts
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -182,10 +201,10 @@ class History:
     def _row(self, row: Any) -> Run:
         m = row._mapping
         return Run(**{k: m[k] for k in Run.__dataclass_fields__ if k not in (
-            "started", "ended", "warcs", "jsonl", "kept")},
+            "started", "ended", "warcs", "jsonl", "kept", "incremental")},
             started=_utc(m["started"]), ended=_utc(m["ended"]),  # type: ignore[arg-type]
             warcs=list(m["warcs"] or []), jsonl=list(m["jsonl"] or []),
-            kept=list(m["kept"] or []))
+            kept=list(m["kept"] or []), incremental=incremental_counts(m["stats"] or {}))
 
     def get(self, run_id: str) -> Run | None:
         with self._errors("reading"), self.engine.connect() as conn:

@@ -134,6 +134,8 @@ def test_crawl_by_hand_is_recorded(news_site: str, tmp_path: Path, state_db: str
     assert lines[1].split()[:3] == [run.run_id, "quick", "cli"]
     assert lines[1].split()[6:] == ["ok", "2", "1", lines[1].split()[9], "0"]
     assert f"  stored {run.warcs[0]}" in lines
+    assert ("  articles: 1 new, 0 changed, 0 unchanged, 0 not modified (304), 0 skipped as "
+            "known; 0 revisit records") in lines
 
 
 def test_sigterm_to_crawl_by_hand_stores_and_records_it_stopped(

@@ -348,6 +348,9 @@ class NewsSpider(scrapy.Spider):
             self._record(response)
             return None
         self.crawler.stats.inc_value("warcwire/articles")
+        if not known and response.meta.get("ww_kind") != "article":
+            # a start or listing page that is an article, seen for the first time
+            self.crawler.stats.inc_value("warcwire/incremental/new")
         # The fetch is recorded by the pipeline with the article's version, so the
         # page never looks archived while its record could still be lost.
         self._report(discovered=self.frontier.pop_dirty())

@@ -25,16 +25,15 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
 
 def summary_lines(s: RunSummary) -> list[str]:
     """The end-of-run report a person reads after a crawl."""
+    from jobs.history import describe_incremental
+
     errors = s.errors
     lines = [
         f"Crawled {s.site} (run {s.run_id}) in {s.elapsed:.1f}s",
         f"  pages {s.pages}   articles {s.articles}   assets {s.stats.get('warcwire/assets', 0)}   "
         f"archived {human_bytes(s.archived_bytes)}   errors {sum(errors.values())}",
     ]
-    inc = s.incremental
-    lines.append(f"  articles: {inc['new']} new, {inc['changed']} changed, "
-                 f"{inc['unchanged']} unchanged, {inc['not_modified']} not modified (304), "
-                 f"{inc['skipped_known']} skipped as known; {inc['revisits']} revisit records")
+    lines.append("  " + describe_incremental(s.incremental))
     skipped = {"robots.txt": s.stats.get("warcwire/skipped_robots", 0),
                "page budget": s.stats.get("warcwire/skipped_max_pages", 0)}
     if any(skipped.values()):

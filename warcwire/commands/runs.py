@@ -26,7 +26,7 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jobs.history import History
+    from jobs.history import History, describe_incremental
     from warcwire.config import load_config
 
     config = load_config(args.config)
@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"\n{r.run_id} ({r.site}, {r.outcome}"
                   + (f", exit status {r.exit_status}" if r.exit_status is not None else "")
                   + ")" + (f": {r.message}" if r.message else ""))
+            if r.incremental:
+                print("  " + describe_incremental(r.incremental))
             for loc in r.warcs + r.jsonl:
                 print(f"  stored {loc}")
             for path, why in r.kept:
