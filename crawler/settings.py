@@ -8,6 +8,9 @@ warcwire's own settings, with their defaults:
 - ``WARCWIRE_ALLOW_ADDRESSES`` (``[]``): non-public networks the crawl may fetch (SSRF guard).
 - ``WARCWIRE_ARCHIVE_CREDENTIALS`` (``False``): store Authorization/Cookie request headers as sent.
 - ``WARCWIRE_EXTRACT`` (``True``): extract articles during the crawl; off = archive only.
+- ``WARCWIRE_EXTRACT_MAX_BYTES`` (``10_000_000``): larger pages are archived, not extracted.
+- ``WARCWIRE_EXTRACT_TIMEOUT`` (``30``): seconds one page's extraction may take; then its
+  worker is replaced and the page counted under ``extract_timeout``.
 - ``WARCWIRE_EXTRACT_WORKERS`` (``-1``): extraction processes; -1 = one per core, 0 = inline.
 - ``WARCWIRE_PROGRESS`` (``False``): show a progress line (the CLI turns it on).
 - ``WARCWIRE_REVISIT_INTERVAL`` (``21600``): seconds before a young article is re-checked.
@@ -113,6 +116,8 @@ def crawl_settings(config: Config, site: SiteConfig, *, run_id: str, storage: st
         "WARCWIRE_REVISIT_INTERVAL": site.revisit.interval,
         "WARCWIRE_STORAGE_URI": storage,
         "WARCWIRE_EXTRACT": extract,
+        "WARCWIRE_EXTRACT_MAX_BYTES": config.extract.max_page_size,
+        "WARCWIRE_EXTRACT_TIMEOUT": config.extract.timeout,
         "WARCWIRE_PROGRESS": progress,
         "WARCWIRE_WARC_PREFIX": config.warc.prefix,
         "WARCWIRE_WARC_ROTATE_SIZE": config.warc.rotate_size,

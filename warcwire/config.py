@@ -229,6 +229,13 @@ class WarcSettings(_Model):
     prefix: str = Field("warcwire", pattern=r"^[A-Za-z0-9_\-]+$")
 
 
+class ExtractSettings(_Model):
+    max_page_size: Size = Field(10_000_000, description=(
+        "Pages larger than this are archived but not extracted (extract_too_large)."))
+    timeout: Duration = Field(30, gt=0, description=(
+        "Seconds one page's extraction may take; then it is given up (extract_timeout)."))
+
+
 def _check_listen(value: str) -> str:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -263,6 +270,7 @@ class Config(_Model):
     user_agent: str = DEFAULT_USER_AGENT
     timezone: str = "UTC"
     warc: WarcSettings = WarcSettings()
+    extract: ExtractSettings = ExtractSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     review: ReviewSettings = ReviewSettings()
     sites: list[SiteConfig] = Field(min_length=1)

@@ -34,7 +34,13 @@ from twisted.python.failure import Failure
 from crawler.assets import CSS_URL, MAX_ASSETS_PER_PAGE, page_assets
 from crawler.decoded_limit import decoded_size_limit
 from crawler.discovery import feed_links, parse_sitemap, sitemap_body
-from crawler.extraction import ArticleExtractor, default_workers
+from crawler.extraction import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    ArticleExtractor,
+    ExtractionSkipped,
+    default_workers,
+)
 from crawler.failures import classify_failure
 from crawler.fetch_state import fetched_row
 from crawler.frontier import Frontier, RevisitPolicy
@@ -80,7 +86,10 @@ class NewsSpider(scrapy.Spider):
         settings = crawler.settings
         if "extractor" not in kwargs and settings.getbool("WARCWIRE_EXTRACT", True):
             workers = settings.getint("WARCWIRE_EXTRACT_WORKERS", -1)
-            kwargs["extractor"] = ArticleExtractor(default_workers() if workers < 0 else workers)
+            kwargs["extractor"] = ArticleExtractor(
+                default_workers() if workers < 0 else workers,
+                max_bytes=settings.getint("WARCWIRE_EXTRACT_MAX_BYTES", DEFAULT_MAX_BYTES),
+                timeout=settings.getfloat("WARCWIRE_EXTRACT_TIMEOUT", DEFAULT_TIMEOUT))
         if "state" not in kwargs:
             kwargs["state"] = open_state(settings)
         kwargs.setdefault("policy", RevisitPolicy(
@@ -317,9 +326,9 @@ class NewsSpider(scrapy.Spider):
                 if self.is_article(link.url):
                     self._discover_article(link.url, via=via, depth=depth + 1)
                     continue
-                request = self._hub_request(link.url, "page", depth=depth + 1, via=via)
-                if request is not None:
-                    yield request
+                hub = self._hub_request(link.url, "page", depth=depth + 1, via=via)
+                if hub is not None:
+                    yield hub
         if self.site.page_assets:
             for request in self._asset_requests(response, page_assets(response.body)):
                 yield request
@@ -339,6 +348,12 @@ class NewsSpider(scrapy.Spider):
         try:
             content = await self.extractor.extract(
                 response.body, response.url, self.selectors, response.encoding)
+        except ExtractionSkipped as skipped:
+            # archived, but over its budget: counted, recorded, never retried as new
+            logger.warning("Not extracted: %s (%s)", response.url, skipped)
+            self.crawler.stats.inc_value(f"warcwire/errors/{skipped.kind}")
+            self._record(response)
+            return None
         except Exception:
             logger.exception("Extraction failed for %s", response.url)
             self.crawler.stats.inc_value("warcwire/errors/extraction")

@@ -41,9 +41,10 @@ def serve(requests: Connection, replies: Connection, writer_kwargs: dict[str, An
     _die_with_parent()
     if os.getppid() != parent_pid:  # the parent died before we could ask to follow it
         os._exit(0)
-    # Ctrl-C reaches the whole process group; the crawl stops gracefully and then
-    # sends Close. (SIGTERM still ends us: the service signals the crawl alone.)
+    # Ctrl-C, `timeout` and `kill -- -PGID` reach the whole process group: the crawl
+    # stops gracefully and then sends Close. (A crawl that dies takes us with it.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: "
                         "%(message)s")
     closed: list[str] = []
