@@ -211,9 +211,9 @@ class WarcCaptureMiddleware:
 
     async def sync_requested(self) -> None:
         """Every capture archived so far is on disk once this returns (else it raises)."""
-        if self._closed is not None:  # closing fsynced the last file, unless it failed
-            if self._closed is not True:
-                raise self._closed
+        if isinstance(self._closed, Exception):  # the last file could not be finished
+            raise self._closed
+        if self._closed:  # closing fsynced the last file
             return
         done = self.sink.sync()
         if done is not None:
