@@ -16,7 +16,10 @@ API (the review UI and the CLI use these; keep them stable)::
         -> list[SearchHit]                 # newest first, or best match first with text
     cat.get(capture_id) -> Capture | None
     cat.article(capture_id) -> dict | None # the JSONL record as stored
-    cat.versions(url) -> list[Capture]     # 2xx captures whose digest changed, oldest first
+    cat.article_versions(url, match=) -> dict[capture id, ArticleVersion]
+    cat.versions(url) -> list[Capture]     # article versions (else distinct payloads), oldest
+                                           # first; never revisits
+    cat.original(url, timestamp, digest) -> Capture | None  # what a revisit refers to
     cat.sites() -> list[str]
     cat.count() -> int
     cat.clear(site=None) -> None
@@ -35,6 +38,9 @@ Full-text search covers article title, description and text: SQLite FTS5 with
 the porter stemmer, or a stored tsvector ('english') with a GIN index on
 PostgreSQL. Snippets mark matched words with ``MARK_START``/``MARK_END``;
 :meth:`SearchHit.snippet_html` escapes the rest and turns marks into ``<mark>``.
+
+A revisit capture (mime ``warc/revisit``) has no payload of its own: a search by
+mime counts it as the mime of the capture it revisits, and it is never a version.
 """
 
 from __future__ import annotations
@@ -51,8 +57,10 @@ from sqlalchemy import (
     Table,
     and_,
     column,
+    exists,
     func,
     literal_column,
+    or_,
     select,
     table,
 )
@@ -63,13 +71,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from storage.catalog_schema import (
     MARK_END,
     MARK_START,
+    REVISIT_MIME,
     SQLITE_FTS,
+    VERSION_COLUMNS,
+    ArticleVersion,
     Capture,
     SearchHit,
+    add_missing_columns,
     pad_timestamp,
     prefix_end,
     tables,
     ts_datetime,
+    version_values,
 )
 from storage.cdxj import surt_key
 from storage.database import make_engine, parse_database_url
@@ -97,6 +110,8 @@ class Catalog:
         self.t_captures, self.t_articles = tables(self.metadata, self.dialect)
         with self._errors("creating the tables of"):
             self.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                add_missing_columns(conn, self.t_articles)
             if self.dialect == "sqlite":
                 with self.engine.begin() as conn:
                     for ddl in SQLITE_FTS:
@@ -175,6 +190,7 @@ class Catalog:
                     "run_id": str(rec.get("run_id") or ""), "text": str(rec.get("text") or ""),
                     "content_hash": rec.get("content_hash"),
                     "record": json.dumps(dict(rec), ensure_ascii=False),
+                    **version_values(dict(rec)),
                 }
         return self._insert_batches(self.t_articles, prepare())
 
@@ -255,16 +271,47 @@ class Catalog:
         rows = self._query(stmt)
         return json.loads(rows[0][0]) if rows else None
 
+    def article_versions(self, url: str, *, match: Literal["exact", "prefix"] = "exact"
+                         ) -> dict[int, ArticleVersion]:
+        """The article version of each capture of ``url`` that has an article, by capture id."""
+        c, a = self.t_captures.c, self.t_articles.c
+        stmt = select(c.id, *(a[name] for name in VERSION_COLUMNS)).select_from(
+            self.t_captures.join(self.t_articles,
+                                 and_(a.filename == c.filename, a.offset == c.offset))
+        ).where(self._url_filter(url, match))
+        return {row[0]: ArticleVersion(*row[1:]) for row in self._query(stmt)}
+
     def versions(self, url: str) -> list[Capture]:
-        """2xx captures of ``url`` whose payload differs from the previous one, oldest first."""
+        """The versions of ``url``, oldest first: its captures with an article (each a new
+        text), or for a URL without articles the 2xx payloads that differ from the one
+        before. Never a revisit: it repeats an earlier payload."""
+        captures = [cap for cap in self.captures(url) if not cap.revisit]
+        with_article = self.article_versions(url)
+        if with_article:
+            return [cap for cap in captures if cap.id in with_article]
         versions: list[Capture] = []
-        for cap in self.captures(url):
+        for cap in captures:
             if cap.status is None or not 200 <= cap.status < 300:
                 continue
             if versions and cap.digest is not None and cap.digest == versions[-1].digest:
                 continue
             versions.append(cap)
         return versions
+
+    def original(self, url: str, timestamp: str | None, digest: str) -> Capture | None:
+        """The capture a revisit refers to: of ``url``, not a revisit, with payload
+        ``digest``; the one at ``timestamp`` or else the closest to it (the latest if None).
+        """
+        c = self.t_captures.c
+        stmt = select(self.t_captures).where(
+            self._url_filter(url, "exact"), c.digest == digest,
+            or_(c.mime.is_(None), c.mime != REVISIT_MIME)).order_by(c.timestamp, c.id)
+        found = [self._capture(r) for r in self._query(stmt)]
+        if not found or timestamp is None:
+            return found[-1] if found else None
+        at = pad_timestamp(timestamp)
+        return min(found, key=lambda cap: (cap.timestamp != at, abs(
+            (ts_datetime(cap.timestamp) - ts_datetime(at)).total_seconds())))
 
     def sites(self) -> list[str]:
         c = self.t_captures.c
@@ -297,8 +344,9 @@ class Catalog:
         if until:
             conditions.append(c.timestamp <= pad_timestamp(until, high=True))
         if mime:
-            conditions.append(c.mime.startswith(mime, autoescape=True))
-        columns: list[Any] = [self.t_captures, a.title, a.published, a.description, a.text]
+            conditions.append(self._mime_filter(mime))
+        columns: list[Any] = [self.t_captures, a.title, a.published, a.description, a.text,
+                              *(a[name] for name in VERSION_COLUMNS)]
         order: list[Any] = [c.timestamp.desc(), c.id.desc()]
         query = (text or "").strip()
         if query and self.dialect == "sqlite":
@@ -326,8 +374,20 @@ class Catalog:
         for row in self._query(stmt):
             m = row._mapping
             snippet = " ".join((m["snip"] or _lead(m["description"] or m["text"] or "")).split())
-            hits.append(SearchHit(self._capture(row), m["title"], snippet, m["published"]))
+            article = None if m["text"] is None else ArticleVersion(
+                *(m[name] for name in VERSION_COLUMNS))
+            hits.append(SearchHit(self._capture(row), m["title"], snippet, m["published"],
+                                  article))
         return hits
+
+    def _mime_filter(self, mime: str) -> Any:
+        """Captures of ``mime`` (a prefix), revisits of such captures included."""
+        c = self.t_captures.c
+        orig = self.t_captures.alias("orig")
+        return or_(c.mime.startswith(mime, autoescape=True), and_(
+            c.mime == REVISIT_MIME, exists().where(
+                orig.c.surt == c.surt, orig.c.digest == c.digest,
+                orig.c.mime.startswith(mime, autoescape=True))))
 
 
 def _lead(value: str) -> str:

@@ -4,8 +4,10 @@ Every stored WARC is streamed once with warcio's digest checks on (each record's
 ``WARC-Block-Digest`` and ``WARC-Payload-Digest`` recomputed); its CDXJ must sit
 beside it and its captures must be in the catalog. Every catalog row is then
 resolved with a ranged read, as restore does, and the record found there must
-be the row's URL and digest. Problems are reported, never raised, so one run
-lists them all.
+be the row's URL and digest. Every revisit record must resolve as restore
+resolves it: its original is in the catalog, and the record stored there is a
+response with the revisit's payload digest. Problems are reported, never
+raised, so one run lists them all.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
 from storage.base import Store
-from storage.catalog import Catalog, pad_timestamp
+from storage.catalog import Capture, Catalog, pad_timestamp
 from storage.cdxj import _is_capture
 from storage.indexer import cdxj_key, is_warc
+from storage.restore import RevisitRef
 
 logger = logging.getLogger(__name__)
 
-MISSING, CORRUPT, UNINDEXED = "missing", "corrupt", "unindexed"
+MISSING, CORRUPT, UNINDEXED, UNRESOLVED = "missing", "corrupt", "unindexed", "unresolved"
+KINDS = (MISSING, CORRUPT, UNINDEXED, UNRESOLVED)
 # Damaged input makes warcio raise almost anything (ArchiveLoadFailed, zlib.error,
 # EOFError, ValueError, even AttributeError on a garbled header block); every one of
 # them means "corrupt", and verify reports it instead of stopping.
@@ -38,7 +42,7 @@ _READ_ERRORS = (Exception,)
 class Problem:
     """One thing wrong with one stored object."""
 
-    kind: str  # MISSING, CORRUPT or UNINDEXED
+    kind: str  # one of KINDS
     location: str  # the object's user-facing address
     detail: str
 
@@ -53,6 +57,7 @@ class VerifyReport:
     warcs: int = 0
     records: int = 0
     rows: int = 0
+    revisits: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -88,9 +93,16 @@ def verify_store(store: Store, catalog: Catalog, *, site: str | None = None,
         keys = [k for k in keys if (_key_date(k) or since) >= since]
     rows = _catalog_rows(catalog, site=site, since=since)
     report.rows = sum(len(r) for r in rows.values())
+    originals: dict[tuple[str, int, str], str | None] = {}  # checked once for many revisits
     for key in keys:
         report.warcs += 1
-        _verify_warc(store, key, rows.get(key, []), report)
+        revisits = _verify_warc(store, key, rows.get(key, []), report)
+        report.revisits += len(revisits)
+        for offset, uri, ref in revisits:
+            detail = _check_revisit(store, catalog, ref, originals)
+            if detail:
+                report.problems.append(Problem(UNRESOLVED, store.location(key), (
+                    f"revisit at offset {offset} ({uri}): {detail}")))
     stored = set(keys)
     for filename, file_rows in rows.items():
         if filename not in stored and not store.exists(filename):
@@ -132,9 +144,12 @@ def _records(stream: Any) -> Iterator[tuple[int, Any, list[str]]]:
         yield it.get_record_offset(), record, problems
 
 
-def _verify_warc(store: Store, key: str, rows: list[_Row], report: VerifyReport) -> None:
+def _verify_warc(store: Store, key: str, rows: list[_Row], report: VerifyReport
+                 ) -> list[tuple[int, str, RevisitRef]]:
+    """Check one WARC; the revisits it holds, as (offset, URI, reference), to resolve."""
     where = store.location(key)
     captures: set[int] = set()
+    revisits: list[tuple[int, str, RevisitRef]] = []
     offset = 0
     try:
         with store.open(key) as stream:
@@ -146,6 +161,9 @@ def _verify_warc(store: Store, key: str, rows: list[_Row], report: VerifyReport)
                         f"record at offset {offset} ({record.rec_type} {uri}): {problem}")))
                 if _is_capture(record):
                     captures.add(offset)
+                if (ref := RevisitRef.of(record)) is not None:
+                    uri = record.rec_headers.get_header("WARC-Target-URI") or "-"
+                    revisits.append((offset, uri, ref))
     except _READ_ERRORS as exc:
         report.problems.append(Problem(CORRUPT, where, (
             f"unreadable after the record at offset {offset}: {_why(exc)}")))
@@ -159,6 +177,44 @@ def _verify_warc(store: Store, key: str, rows: list[_Row], report: VerifyReport)
     elif missing:
         report.problems.append(Problem(UNINDEXED, where, (
             f"{len(missing)} capture(s) not in the catalog; run 'warcwire reindex'")))
+    return revisits
+
+
+def _check_revisit(store: Store, catalog: Catalog, ref: RevisitRef,
+                   checked: dict[tuple[str, int, str], str | None]) -> str | None:
+    """Why a revisit does not resolve to its original, or None when it does."""
+    if not ref.digest:
+        return "no WARC-Payload-Digest to find its original by"
+    original = catalog.original(ref.uri, ref.timestamp, ref.digest)
+    if original is None:
+        when = f" captured {ref.timestamp}" if ref.timestamp else ""
+        return (f"its original ({ref.uri}{when}, {ref.digest}) is not in the catalog; "
+                "run 'warcwire reindex'")
+    key = (original.filename, original.offset, ref.digest)
+    if key not in checked:
+        checked[key] = _check_original(store, original, ref.digest)
+    return checked[key]
+
+
+def _check_original(store: Store, original: Capture, digest: str) -> str | None:
+    """Why the record at ``original`` is not a response with payload ``digest``, or None."""
+    what = f"its original at {store.location(original.filename)} offset {original.offset}"
+    try:
+        data = store.open_range(original.filename, original.offset, original.length)
+        found = next(_records(io.BytesIO(data)), None)
+    except _READ_ERRORS as exc:
+        return f"{what} is unreadable: {_why(exc)}"
+    if found is None:
+        return f"{what} holds no record"
+    _, record, problems = found
+    if record.rec_type not in ("response", "resource"):
+        return f"{what} is a {record.rec_type} record, not a response"
+    if problems:
+        return f"{what}: {'; '.join(problems)}"
+    stored = record.rec_headers.get_header("WARC-Payload-Digest")
+    if stored != digest:
+        return f"{what} has payload digest {stored}, not {digest}"
+    return None
 
 
 def _why(exc: BaseException) -> str:

@@ -5,12 +5,19 @@ hostile page appears: its scripts read cookies, reach for ``parent``/``top``,
 call the review page's API and the live web. A ReviewServer serves the
 result on 127.0.0.1 with a token; the browser is Debian's Chromium, driven by
 Playwright with ``executable_path`` (no browser downloads).
+
+``revisit_archive`` is an archive with revisits of both kinds and three versions
+of one article (for restore, verify, captures, review and pywb): three crawls of
+another copy, every article re-fetched each time; the second gets 304s (archived
+as server-not-modified revisits), the third meets a server that ignores
+validators and sends the same bytes again (identical-payload-digest revisits).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +34,7 @@ from tests.fixtures_site import free_port, run_cli, site_entry, write_config
 from warcwire.demo import sample_site_root
 from warcwire.review.archive import ReviewArchive
 from warcwire.review.server import ReviewServer
-from warcwire.site_server import serve_site
+from warcwire.site_server import BASE_URL_PLACEHOLDER, StaticSiteHandler, serve_site
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -170,6 +177,81 @@ def review_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewSite
         yield ReviewSite(base, archive, database_url, config, ui_origin,
                          f"http://127.0.0.1:{server.replay_port}", server)
     catalog.close()
+
+
+THIRD_PARAGRAPH = ("Both sides said talks on automation would resume in October, with a "
+                   "mediator appointed by the port authority and the city.")
+
+
+class ValidatorBlindHandler(StaticSiteHandler):
+    """The sample site; once ``blind`` is set, conditional requests get the whole 200,
+    as from a server that does not support them."""
+
+    blind: threading.Event
+
+    def do_GET(self, head: bool = False) -> None:  # noqa: N802
+        if self.blind.is_set():
+            for name in ("If-None-Match", "If-Modified-Since"):
+                del self.headers[name]
+        super().do_GET(head=head)
+
+
+@dataclass
+class RevisitArchive:
+    base: str
+    site: Path  # the served folder, as it is after the last crawl
+    archive: Path
+    database_url: str
+    config: Path
+    runs: list[str]  # the three crawls' capture times (14 digits) of the edited article
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def catalog(self) -> Catalog:
+        return Catalog(self.database_url)
+
+    def served(self, path: str) -> bytes:
+        """What the site sends for ``path`` now (for unedited pages: what every crawl got)."""
+        target = self.site / path.lstrip("/")
+        target = target / "index.html" if target.is_dir() else target
+        return target.read_bytes().replace(BASE_URL_PLACEHOLDER, self.base.encode())
+
+
+def _edit(site: Path, old: str, new: str) -> None:
+    article = site / CHANGED_ARTICLE.lstrip("/")
+    text = article.read_text(encoding="utf-8")
+    if old not in text:
+        raise AssertionError(f"sample article changed: {old!r} is gone")
+    article.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def revisit_archive(tmp_path_factory: pytest.TempPathFactory) -> RevisitArchive:
+    tmp = tmp_path_factory.mktemp("revisits")
+    site = tmp / "htdocs"
+    shutil.copytree(sample_site_root(), site)
+    archive, data = tmp / "archive", tmp / "data"
+    blind = threading.Event()
+    handler = type("BlindableSiteHandler", (ValidatorBlindHandler,), {"blind": blind})
+    with serve_site(site, handler=handler) as base:
+        config = write_config(tmp, [site_entry(base, revisit={"interval": 0})],
+                              storage=str(archive), data_dir=str(data))
+        _crawl(config)
+        for old, new, blind_now in ((OLD_PARAGRAPH, NEW_PARAGRAPH, False),
+                                    (NEW_PARAGRAPH, THIRD_PARAGRAPH, True)):
+            time.sleep(1.0)  # captures are timestamped to the second
+            _edit(site, old, new)
+            if blind_now:
+                blind.set()
+            _crawl(config)
+    database_url = f"sqlite:///{data / 'warcwire.db'}"
+    catalog = Catalog(database_url)
+    runs = [c.timestamp for c in catalog.captures(base + CHANGED_ARTICLE)]
+    catalog.close()
+    if len(runs) != 3:
+        raise AssertionError(f"expected three captures of {CHANGED_ARTICLE}, got {runs}")
+    return RevisitArchive(base, site, archive, database_url, config, runs)
 
 
 @pytest.fixture(scope="session")

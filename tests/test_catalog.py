@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from storage.catalog import MARK_END, MARK_START, Catalog, pad_timestamp
+from storage.catalog_schema import VERSION_COLUMNS, ArticleVersion
 from warcwire.exceptions import CaptureNotFound, CatalogError
 
 POSTGRES_ADMIN = os.environ.get("WARCWIRE_TEST_POSTGRES",
@@ -155,12 +156,17 @@ def test_search_filters_and_full_text(catalog: Catalog) -> None:
 
 def test_article_versions_sites_and_clear(catalog: Catalog) -> None:
     catalog.add_captures(ROWS)
-    catalog.add_articles([article("http://example.com/news/ferry.html", 200, "F", "text")])
-    ferry = catalog.captures("http://example.com/news/ferry.html")
+    url = "http://example.com/news/ferry.html"
+    # no articles: the distinct payloads, the same digest and the 304 left out
+    assert [v.offset for v in catalog.versions(url)] == [0, 200]
+    catalog.add_articles([article(url, 200, "F", "text")])
+    ferry = catalog.captures(url)
     assert catalog.article(ferry[2].id)["title"] == "F"  # type: ignore[index]
     assert catalog.article(ferry[0].id) is None
-    versions = catalog.versions("http://example.com/news/ferry.html")
-    assert [v.offset for v in versions] == [0, 200]  # same digest and the 304 left out
+    # with articles: the captures that hold a version of the text
+    assert [v.offset for v in catalog.versions(url)] == [200]
+    catalog.add_articles([article(url, 0, "F", "old text")])
+    assert [v.offset for v in catalog.versions(url)] == [0, 200]
     assert catalog.sites() == ["news", "other"]
     catalog.clear("other")
     assert catalog.sites() == ["news"] and catalog.count() == len(ROWS) - 1
@@ -182,3 +188,92 @@ def test_bad_urls_and_timestamps_are_clear_errors(tmp_path: Path) -> None:
     assert pad_timestamp("2026-11", high=True) == "20261131235959"
     with pytest.raises(ValueError, match="14 digits"):
         pad_timestamp("yesterday")
+
+
+def test_revisits_resolve_to_their_original_and_are_never_versions(catalog: Catalog) -> None:
+    url = "http://example.com/news/ferry.html"
+    catalog.add_captures([
+        row(url, "20261120090000", 0, digest="sha1:A"),
+        row(url, "20261121090000", 100, digest="sha1:A", mime="warc/revisit"),
+        row(url, "20261122090000", 200, digest="sha1:B"),
+        row(url, "20261123090000", 300, digest="sha1:B", mime="warc/revisit"),
+        row(url, "20261124090000", 400, digest="sha1:A"),  # A again, archived whole
+        row(url, "20261125090000", 500, digest="sha1:A", mime="warc/revisit"),
+        row("http://example.com/site.css", "20261121090000", 600, digest="sha1:C",
+            mime="text/css"),
+        row("http://example.com/site.css", "20261122090000", 700, digest="sha1:C",
+            mime="warc/revisit"),
+    ])
+    assert [c.revisit for c in catalog.captures(url)] == [False, True] * 3
+    assert [v.offset for v in catalog.versions(url)] == [0, 200, 400]
+
+    def original(at: str | None, digest: str, of: str = url) -> int | None:
+        found = catalog.original(of, at, digest)
+        return None if found is None else found.offset
+
+    assert original("20261120090000", "sha1:A") == 0  # the one the revisit names
+    assert original("20261124090000", "sha1:A") == 400
+    assert original("20261121090000", "sha1:A") == 0  # never the revisit at that time
+    assert original("20261123000000", "sha1:A") == 400  # none at that time: the closest
+    assert original(None, "sha1:A") == 400  # no date given: the latest
+    assert original("20261122090000", "sha1:B", "https://www.example.com/news/ferry.html") == 200
+    assert original("20261120090000", "sha1:C") is None  # another URL's payload
+    assert original("20261120090000", "sha1:A", "http://example.com/other") is None
+    # a revisit counts as the type of what it revisits when searching by type
+    assert sorted(h.capture.offset for h in catalog.search(mime="text/html")) == \
+        [0, 100, 200, 300, 400, 500]
+    assert sorted(h.capture.offset for h in catalog.search(mime="text/css")) == [600, 700]
+
+
+def versioned(url: str, offset: int, text: str, version: int | None,
+              added: int | None = None, removed: int | None = None) -> dict[str, Any]:
+    record = {**article(url, offset, "Ferries", text), "version": version, "changes": None}
+    if added is not None:
+        record["changes"] = {"previous_hash": "sha256:x", "words_added": added,
+                             "words_removed": removed}
+    if version is None:  # a record from before article versions
+        del record["version"], record["changes"]
+    return record
+
+
+def test_article_versions_in_listings_and_search(catalog: Catalog) -> None:
+    url = "http://example.com/news/ferry.html"
+    catalog.add_captures(ROWS[:3])
+    catalog.add_articles([versioned(url, 0, "Night ferries run.", 1),
+                          versioned(url, 200, "Night ferries run until two.", 2, 2, 0)])
+    first, _, second = catalog.captures(url)
+    assert catalog.article_versions(url) == {first.id: ArticleVersion(1, None, None),
+                                             second.id: ArticleVersion(2, 2, 0)}
+    assert catalog.article_versions("example.com/news/", match="prefix") == \
+        catalog.article_versions(url)
+    assert [ArticleVersion(1).label(), ArticleVersion(2, 2, 0).label(),
+            ArticleVersion(None).label(), ArticleVersion(3, 0, 4).tag] == \
+        ["v1", "v2 +2/-0", "", "v3"]
+    hits = catalog.search(text="ferries")
+    assert sorted((h.capture.offset, h.article) for h in hits) == [
+        (0, ArticleVersion(1, None, None)), (200, ArticleVersion(2, 2, 0))]
+    assert catalog.search(url=url)[1].article is None  # the capture without an article
+
+
+def test_a_catalog_from_before_article_versions_gets_the_columns(catalog: Catalog) -> None:
+    url = "http://example.com/news/ferry.html"
+    catalog.add_captures(ROWS[:3])
+    catalog.add_articles([versioned(url, 0, "Night ferries run.", 1),
+                          versioned(url, 100, "Night ferries run.", None),
+                          versioned(url, 200, "Night ferries run until two.", 2, 2, 0)])
+    with catalog.engine.begin() as conn:  # the tables as an older warcwire made them
+        for name in VERSION_COLUMNS:
+            conn.exec_driver_sql(f"ALTER TABLE articles DROP COLUMN {name}")
+    catalog.close()
+    reopened = Catalog(catalog.url)
+    try:
+        first, old, second = reopened.captures(url)
+        assert reopened.article_versions(url) == {
+            first.id: ArticleVersion(1, None, None), old.id: ArticleVersion(None, None, None),
+            second.id: ArticleVersion(2, 2, 0)}
+        again = Catalog(catalog.url)  # already there: nothing added, nothing changed
+        assert again.article_versions(url) == reopened.article_versions(url)
+        again.close()
+        assert reopened.search(text="ferries")[0].title == "Ferries"  # search index intact
+    finally:
+        reopened.close()

@@ -1,4 +1,4 @@
-"""A crawl's WARCs and our CDXJ replay in pywb as they are.
+"""A crawl's WARCs and our CDXJ replay in pywb as they are, revisits of both kinds included.
 
 pywb cannot share a venv with Scrapy (it pins redis==2.10.6, installs brotlipy and
 gevent-patches sockets), so it gets its own venv, cached under
@@ -19,12 +19,16 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from werkzeug.http import http_date
 
 from tests._crawled import Crawled, crawl_and_index, served_body
+from tests.fixtures_review import CHANGED_ARTICLE, RevisitArchive
 from tests.fixtures_s3 import free_port
 
 PYWB_VERSION = "2.10.0"
@@ -85,34 +89,33 @@ def venv() -> Path:
     return pywb_venv()
 
 
-def _collection(venv: Path, root: Path, crawled: Crawled, *, ours: bool) -> None:
+def _collection(venv: Path, root: Path, archive: Path, warc_keys: list[str], *,
+                ours: bool) -> None:
     """Collection 'coll' in ``root``: our CDXJ as is, or pywb's own index via wb-manager add."""
     subprocess.run([*_tool(venv, "wb-manager"), "init", "coll"], cwd=root, check=True,
                    capture_output=True, timeout=120)
     coll = root / "collections" / "coll"
     if ours:
-        for key in crawled.warc_keys:
+        for key in warc_keys:
             target = coll / "archive" / key
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(crawled.archive / key, target)
-            shutil.copyfile(crawled.archive / (key + ".cdxj"),
+            shutil.copyfile(archive / key, target)
+            shutil.copyfile(archive / (key + ".cdxj"),
                             coll / "indexes" / (Path(key).name + ".cdxj"))
     else:
-        warcs = [str(crawled.archive / key) for key in crawled.warc_keys]
+        warcs = [str(archive / key) for key in warc_keys]
         subprocess.run([*_tool(venv, "wb-manager"), "add", "coll", *warcs], cwd=root,
                        check=True, capture_output=True, timeout=300)
 
 
-@pytest.fixture(params=["our-cdxj", "wb-manager-add"])
-def wayback(request: pytest.FixtureRequest, venv: Path, crawled: Crawled, tmp_path: Path
-            ) -> Iterator[str]:
-    """A running ``wayback`` over a collection of the crawl; yields its base URL."""
-    _collection(venv, tmp_path, crawled, ours=request.param == "our-cdxj")
+@contextmanager
+def _wayback(venv: Path, root: Path) -> Iterator[str]:
+    """``wayback`` running over the collections in ``root``; yields its base URL."""
     port = free_port()
-    log = tmp_path / "wayback.log"
+    log = root / "wayback.log"
     with log.open("wb") as fh:
         proc = subprocess.Popen([*_tool(venv, "wayback"), "-b", "127.0.0.1", "-p", str(port)],
-                                cwd=tmp_path, stdout=fh, stderr=subprocess.STDOUT,
+                                cwd=root, stdout=fh, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -138,6 +141,28 @@ def wayback(request: pytest.FixtureRequest, venv: Path, crawled: Crawled, tmp_pa
                 proc.wait(timeout=wait)
             except subprocess.TimeoutExpired:
                 continue
+
+
+@pytest.fixture(params=["our-cdxj", "wb-manager-add"])
+def wayback(request: pytest.FixtureRequest, venv: Path, crawled: Crawled, tmp_path: Path
+            ) -> Iterator[str]:
+    """A running ``wayback`` over a collection of the crawl; yields its base URL."""
+    _collection(venv, tmp_path, crawled.archive, crawled.warc_keys,
+                ours=request.param == "our-cdxj")
+    with _wayback(venv, tmp_path) as base:
+        yield base
+
+
+@pytest.fixture(params=["our-cdxj", "wb-manager-add"])
+def revisit_wayback(request: pytest.FixtureRequest, venv: Path,
+                    revisit_archive: RevisitArchive, tmp_path: Path) -> Iterator[str]:
+    """``wayback`` over three crawls: whole responses, 304 and identical-payload revisits."""
+    keys = sorted(p.relative_to(revisit_archive.archive).as_posix()
+                  for p in revisit_archive.archive.rglob("*.warc.gz"))
+    _collection(venv, tmp_path, revisit_archive.archive, keys,
+                ours=request.param == "our-cdxj")
+    with _wayback(venv, tmp_path) as base:
+        yield base
 
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
@@ -188,3 +213,30 @@ def test_pywb_cdx_api_agrees_with_catalog(wayback: str, crawled: Crawled) -> Non
     ours = catalog.captures(url)
     assert [(x["timestamp"], int(x["offset"]), int(x["length"])) for x in lines] == \
         [(c.timestamp, c.offset, c.length) for c in ours]
+
+
+def test_pywb_replays_every_revisit_with_its_original_payload(
+        revisit_wayback: str, revisit_archive: RevisitArchive) -> None:
+    from storage.catalog import Catalog
+    from storage.local import LocalStore
+    from storage.restore import read_capture, revisit_ref
+
+    catalog = Catalog(revisit_archive.database_url)
+    store = LocalStore(revisit_archive.archive)
+    revisits = [c for c in catalog.captures(revisit_archive.base + "/", match="prefix")
+                if c.revisit]
+    profiles = {c.id: getattr(revisit_ref(read_capture(store, c)), "profile", None)
+                for c in revisits}
+    catalog.close()
+    counts = Counter(profiles.values())
+    assert counts["server-not-modified"] > 10 and counts["identical-payload-digest"] > 10, \
+        counts
+    for capture in revisits:
+        path = capture.url.removeprefix(revisit_archive.base)
+        assert path != CHANGED_ARTICLE  # every edit was archived whole
+        status, headers, body = _get(f"{revisit_wayback}/coll/{capture.timestamp}id_/"
+                                     f"{capture.url}")
+        assert status == 200, (capture, profiles[capture.id], body[:300])
+        assert body == revisit_archive.served(path), (capture, profiles[capture.id])
+        # the revisit itself was replayed (its time), not the original it refers to
+        assert headers["Memento-Datetime"] == http_date(capture.datetime), capture

@@ -266,9 +266,13 @@ def test_cli_captures_lists_the_capture(crawled: Crawled) -> None:
     url = crawled.base.replace("http://", "HTTPS://") + ARTICLE  # canonicalised like CDX
     result = run_cli("captures", url, "--config", str(crawled.config))
     assert result.returncode == 0, result.stderr
-    head, *rows = result.stdout.splitlines()
-    assert head.split() == ["TIMESTAMP", "STATUS", "SIZE", "DIGEST", "MIME", "SITE"]
-    assert len(rows) == 1 and rows[0].split()[1:2] == ["200"] and "sample-news" in rows[0]
+    capture = Catalog(crawled.database_url).closest(crawled.base + ARTICLE)
+    size, digest = str(capture.length), str(capture.digest)
+    assert result.stdout.splitlines() == [
+        "  ".join(["TIMESTAMP".ljust(14), "STATUS", "SIZE".ljust(len(size)),
+                   "DIGEST".ljust(len(digest)), "MIME     ", "SITE       ", "VERSION"]),
+        "  ".join([capture.timestamp, "200   ", size.ljust(4), digest, "text/html",
+                   "sample-news", "v1"])]
 
 
 def test_cli_restore_writes_file_and_refuses_overwrite(crawled: Crawled, tmp_path: Path

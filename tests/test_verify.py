@@ -90,7 +90,8 @@ def test_a_deleted_cdxj_is_named_unindexed(copy: Path) -> None:
     assert result.stdout.splitlines() == [
         f"UNINDEXED {warc}: no CDXJ index ({warc.name}.cdxj); run 'warcwire reindex'",
         result.stdout.splitlines()[-1]]
-    assert result.stdout.splitlines()[-1].endswith("PROBLEMS: 0 missing, 0 corrupt, 1 unindexed")
+    assert result.stdout.splitlines()[-1].endswith(
+        "PROBLEMS: 0 missing, 0 corrupt, 1 unindexed, 0 unresolved")
 
 
 def test_a_deleted_warc_is_named_missing(copy: Path) -> None:

@@ -1,4 +1,4 @@
-"""``warcwire restore URL``: one capture, read with one ranged read."""
+"""``warcwire restore URL``: one capture, read with one ranged read (two for a revisit)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,24 @@ EPILOG = """example:
 --at takes a timestamp or a prefix of one (2026, 20261125, 20261125093000); the
 capture closest to it is restored. Without --out the result goes to stdout.
 --out DIR/ names the file after the URL; --out FILE names it. Existing files are
-never overwritten without --force, and nothing is written outside the target folder."""
+never overwritten without --force, and nothing is written outside the target folder.
+
+A revisit capture (a 304, or the same payload again) restores as its own status
+line, headers and date with the body of the capture it refers to, which is found
+through the catalog and read with one more ranged read; --as warc then writes both
+records."""
 
 
 def run(args: argparse.Namespace) -> int:
     from storage import get_store
-    from storage.restore import page_with_resources, restore_capture, safe_name, write_files
+    from storage.restore import (
+        load,
+        page_with_resources,
+        restore_capture,
+        restore_loaded,
+        safe_name,
+        write_files,
+    )
     from warcwire.commands.captures import open_catalog
     from warcwire.config import load_config
 
@@ -35,20 +47,27 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(restore_capture(store, catalog, capture, args.format))
         sys.stdout.buffer.flush()
         return 0
+    loaded = None if args.format == "text" else load(store, catalog, capture)
     out = Path(args.out)
     if out.is_dir() or args.out.endswith(("/", "\\")):
-        folder, name = out, safe_name(capture.url, args.format, capture.mime)
+        folder = out
+        name = safe_name(capture.url, args.format, loaded.mime if loaded else capture.mime)
     else:
         folder, name = out.parent, out.name
+    missing: list[str] = []
     if args.with_resources:
-        bundle = page_with_resources(store, catalog, capture, name)
-        files = bundle.files
-        missing = bundle.missing
+        bundle = page_with_resources(store, catalog, capture, name, loaded)
+        files, missing = bundle.files, bundle.missing
+    elif loaded is not None:
+        files = {name: restore_loaded(catalog, loaded, args.format)}
     else:
-        files, missing = {name: restore_capture(store, catalog, capture, args.format)}, []
+        files = {name: restore_capture(store, catalog, capture, args.format)}
     written = write_files(folder, files, force=args.force)
-    print(f"Restored {capture.url} captured {capture.timestamp} (status "
-          f"{capture.status or '-'}) to {written[0]}", file=sys.stderr)
+    what = f"status {capture.status or '-'}"
+    if loaded is not None and loaded.revisit is not None and loaded.original is not None:
+        what += f"; {loaded.revisit.label}, payload of {loaded.original.timestamp}"
+    print(f"Restored {capture.url} captured {capture.timestamp} ({what}) to {written[0]}",
+          file=sys.stderr)
     if len(written) > 1:
         print(f"  with {len(written) - 1} resource(s) in {written[1].parent}", file=sys.stderr)
     for url in missing:

@@ -1,23 +1,33 @@
 """What the review page reads: the catalog for finding captures, the store for their bytes.
 
 Every capture is read with one ranged read of its WARC record, so a page
-replays as fast from S3 as from a local folder.
+replays as fast from S3 as from a local folder. A revisit takes one more: its
+own record holds only an HTTP head, the payload is read from the original it
+refers to (found through the catalog, as ``warcwire restore`` finds it).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
-
 from storage.base import Store
-from storage.catalog import Capture, Catalog, SearchHit
-from warcwire.exceptions import CaptureNotFound, RestoreError
+from storage.catalog import ArticleVersion, Capture, Catalog, SearchHit
+from storage.restore import (
+    Loaded,
+    RevisitRef,
+    as_warc,
+    load,
+    read_capture,
+    response_parts,
+    revisit_ref,
+)
+from warcwire.exceptions import CaptureNotFound, WarcwireError
 
 logger = logging.getLogger(__name__)
+
+_MAX_REFS = 20_000  # revisit references kept in memory; records never change
 
 
 @dataclass(frozen=True)
@@ -49,12 +59,25 @@ class Payload:
         return None
 
 
+@dataclass(frozen=True)
+class Revisit:
+    """A revisit capture: which kind it is, and the capture holding its payload."""
+
+    ref: RevisitRef
+    original: Capture | None  # None when the original is not in the catalog
+
+    @property
+    def label(self) -> str:
+        return self.ref.label
+
+
 class ReviewArchive:
     """The catalog and the store behind one review server."""
 
     def __init__(self, catalog: Catalog, store: Store) -> None:
         self.catalog = catalog
         self.store = store
+        self._refs: dict[tuple[str, int], RevisitRef | None] = {}
 
     def search(self, **filters: Any) -> list[SearchHit]:
         return self.catalog.search(**filters)
@@ -71,26 +94,70 @@ class ReviewArchive:
     def captures(self, url: str) -> list[Capture]:
         return self.catalog.captures(url)
 
+    def versions(self, url: str) -> list[Capture]:
+        return self.catalog.versions(url)
+
+    def article_versions(self, url: str) -> dict[int, ArticleVersion]:
+        return self.catalog.article_versions(url)
+
     def closest(self, url: str, at: str | None) -> Capture | None:
         try:
             return self.catalog.closest(url, at)
         except (CaptureNotFound, ValueError):
             return None
 
-    def record_bytes(self, capture: Capture) -> bytes:
-        """The WARC record exactly as stored: one gzip member, a WARC file of its own."""
-        return self.store.open_range(capture.filename, capture.offset, capture.length)
+    # -- revisits ---------------------------------------------------------
+
+    def revisit(self, capture: Capture) -> Revisit | None:
+        """What a revisit capture repeats (its small record is read once, then kept)."""
+        if not capture.revisit:
+            return None
+        key = (capture.filename, capture.offset)
+        if key not in self._refs:
+            try:
+                ref = revisit_ref(read_capture(self.store, capture))
+            except (WarcwireError, OSError) as exc:
+                logger.warning("review: cannot read revisit %s: %s", capture.url, exc)
+                return None
+            if len(self._refs) >= _MAX_REFS:
+                self._refs.clear()
+            self._refs[key] = ref
+        ref = self._refs[key]
+        if ref is None:
+            return None
+        digest = ref.digest or capture.digest
+        original = self.catalog.original(ref.uri, ref.timestamp, digest) if digest else None
+        return Revisit(ref, original)
+
+    def revisits(self, captures: list[Capture]) -> dict[int, Revisit]:
+        """The revisits among ``captures``, by capture id."""
+        found = {c.id: self.revisit(c) for c in captures if c.revisit}
+        return {cid: r for cid, r in found.items() if r is not None}
+
+    def text_source(self, capture: Capture) -> Capture:
+        """The capture whose article is this one's: a revisit's original, else itself."""
+        revisit = self.revisit(capture)
+        if revisit is not None and revisit.original is not None \
+                and self.catalog.article(capture.id) is None:
+            return revisit.original
+        return capture
+
+    # -- bytes ------------------------------------------------------------
+
+    def load(self, capture: Capture) -> Loaded:
+        """The capture's record and, for a revisit, its original's (RestoreError if missing)."""
+        return load(self.store, self.catalog, capture)
+
+    def warc_bytes(self, capture: Capture) -> bytes:
+        """The record exactly as stored, a WARC file of its own; a revisit's original follows
+        it, so the download replays on its own."""
+        loaded = self.load(capture)
+        return as_warc(loaded.data, loaded.original_data)
 
     def payload(self, capture: Capture) -> Payload:
-        data = self.record_bytes(capture)
-        for record in ArchiveIterator(io.BytesIO(data)):
-            if record.rec_type not in ("response", "resource"):
-                continue
-            if record.http_headers is None:
-                return Payload(200, [("Content-Type", capture.mime or "")],
-                               record.content_stream().read())
-            status = int(record.http_headers.get_statuscode() or 200)
-            headers = list(record.http_headers.headers)
-            return Payload(status, headers, record.content_stream().read())
-        raise RestoreError(f"The record at {capture.filename} offset {capture.offset} "
-                           "is not an HTTP response")
+        """The response: a revisit's own status and headers with its original's body."""
+        loaded = self.load(capture)
+        status, headers, body = response_parts(loaded.data, loaded.original_data)
+        if status is None:
+            return Payload(200, [("Content-Type", loaded.mime or "")], body)
+        return Payload(status, headers, body)

@@ -2,7 +2,8 @@
 
 Paths are ``/<key>/<timestamp>/<archived url>``; each answers with the capture
 of that URL closest to the timestamp, with HTML and CSS rewritten so every
-link and resource stays inside this space. Anything not archived is a 404
+link and resource stays inside this space. A revisit answers with its own
+status and headers and the payload of the capture it refers to. Anything not archived is a 404
 from here; nothing is ever fetched from the live web. Every response carries
 the confining headers of :func:`warcwire.review.security.replay_headers`.
 """
@@ -16,8 +17,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
+from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
+from warcwire.exceptions import RestoreError
 from warcwire.review.archive import Payload, ReviewArchive
 from warcwire.review.rewrite import UrlRewriter, rewrite_css, rewrite_html
 from warcwire.review.security import Guard, replay_headers
@@ -89,10 +92,17 @@ class ReplayApp:
         capture = self.archive.closest(url, ts)
         if capture is None:
             return self._message(404, "Not archived", url)
-        payload = self.archive.payload(capture)
+        try:
+            payload = self.archive.payload(capture)
+        except RestoreError as exc:  # a revisit whose original is not in the catalog
+            logger.warning("replay of %s: %s", url, exc)
+            return self._message(404, "Not archived", url)
         rewriter = UrlRewriter(
             capture.url, lambda u: replay_path(m.group("key"), capture.timestamp, u))
-        return self._serve(payload, rewriter)
+        response = self._serve(payload, rewriter)
+        # when this was captured (RFC 7089); for a revisit its own time, not its original's
+        response.headers["Memento-Datetime"] = http_date(capture.datetime)
+        return response
 
     def _serve(self, payload: Payload, rewriter: UrlRewriter) -> Response:
         location = payload.header("Location")

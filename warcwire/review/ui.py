@@ -154,7 +154,12 @@ class ReviewUI:
         except ValueError as exc:
             error = str(exc)
         more = len(hits) > PAGE_SIZE
-        return self._page("search.html", 200, request, form=form, hits=hits[:PAGE_SIZE],
+        hits = hits[:PAGE_SIZE]
+        revisits = self.archive.revisits([h.capture for h in hits])
+        titles = {cid: (self.archive.article(r.original.id) or {}).get("title")
+                  for cid, r in revisits.items() if r.original is not None}
+        return self._page("search.html", 200, request, form=form, hits=hits, revisits=revisits,
+                          titles=titles,
                           more=more, error=error, sites=self.archive.sites(),
                           next_url=form.page_url(form.offset + PAGE_SIZE) if more else None,
                           prev_url=form.page_url(max(0, form.offset - PAGE_SIZE))
@@ -162,27 +167,39 @@ class ReviewUI:
 
     def on_capture(self, request: Request, capture_id: int) -> Response:
         capture = self._capture(capture_id)
-        article = self.archive.article(capture.id)
+        revisit = self.archive.revisit(capture)
+        source = self.archive.text_source(capture)  # a revisit shows its original's text
+        article = self.archive.article(source.id)
         captures = self.archive.captures(capture.url)
-        previous = views.previous_version(captures, capture)
+        versions = self.archive.versions(capture.url)
         return self._page("capture.html", 200, request, capture=capture, article=article,
-                          paragraphs=views.paragraphs(article), captures=captures,
-                          previous=previous, replay_src=self._replay_src(request, capture))
+                          source=source, revisit=revisit, paragraphs=views.paragraphs(article),
+                          captures=captures, revisits=self.archive.revisits(captures),
+                          article_versions=self.archive.article_versions(capture.url),
+                          previous=views.previous_version(versions, source),
+                          replay_src=self._replay_src(request, capture))
 
     def on_diff(self, request: Request) -> Response:
         a = self._capture(request.args.get("a"))
         b = self._capture(request.args.get("b"))
         if a.timestamp > b.timestamp:
             a, b = b, a
-        old, new = self.archive.article(a.id), self.archive.article(b.id)
+        a_text, b_text = self.archive.text_source(a), self.archive.text_source(b)
+        old, new = self.archive.article(a_text.id), self.archive.article(b_text.id)
         diff = diff_texts((old or {}).get("text", ""), (new or {}).get("text", ""))
+        versions = self.archive.versions(b.url)
+        earlier, later = views.neighbours(versions, a_text, b_text)
+        choices = sorted({c.id: c for c in [*versions, a, b]}.values(),
+                         key=lambda c: (c.timestamp, c.id))
         return self._page("diff.html", 200, request, a=a, b=b, old=old, new=new, diff=diff,
-                          same_url=a.surt == b.surt, captures=self.archive.captures(b.url),
-                          blocks=views.collapse(diff.blocks))
+                          same_url=a.surt == b.surt, choices=choices,
+                          revisits=self.archive.revisits(choices),
+                          article_versions=self.archive.article_versions(b.url),
+                          earlier=earlier, later=later, blocks=views.collapse(diff.blocks))
 
     def on_download(self, request: Request, capture_id: int) -> Response:
         capture = self._capture(capture_id)
-        data = self.archive.record_bytes(capture)
+        data = self.archive.warc_bytes(capture)
         name = f"{capture.site}-{capture.timestamp}-{capture.id}.warc.gz"
         return Response(data, content_type="application/warc", headers={
             "Content-Disposition": f'attachment; filename="{name}"'})
@@ -212,7 +229,13 @@ class ReviewUI:
 
     def on_api_capture(self, request: Request, capture_id: int) -> Response:
         capture = self._capture(capture_id)
-        return _json(views.capture_json(capture) | {"article": self.archive.article(capture.id)})
+        revisit = self.archive.revisit(capture)
+        source = self.archive.text_source(capture)
+        return _json(views.capture_json(capture) | {
+            "article": self.archive.article(source.id),
+            "revisit": None if revisit is None else {
+                "profile": revisit.ref.profile, "label": revisit.label,
+                "original": None if revisit.original is None else revisit.original.id}})
 
 
 def _json(value: Any, status: int = 200) -> Response:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from storage.catalog import Capture
+from storage.catalog import ArticleVersion, Capture
 from warcwire.review.diff import Block
 from warcwire.review.diff import paragraphs as split_paragraphs
 
@@ -66,12 +66,22 @@ def paragraphs(article: dict[str, Any] | None) -> list[str]:
     return split_paragraphs((article or {}).get("text") or "")
 
 
-def previous_version(captures: list[Capture], capture: Capture) -> Capture | None:
-    """The latest earlier 2xx capture with different content, to diff against."""
-    earlier = [c for c in captures if c.timestamp < capture.timestamp
-               and c.status is not None and 200 <= c.status < 300]
-    changed = [c for c in earlier if c.digest != capture.digest] or earlier
-    return changed[-1] if changed else None
+def previous_version(versions: list[Capture], shown: Capture) -> Capture | None:
+    """The latest version before ``shown`` (a capture, or the original a revisit shows)."""
+    earlier = [v for v in versions if (v.timestamp, v.id) < (shown.timestamp, shown.id)]
+    return earlier[-1] if earlier else None
+
+
+def neighbours(versions: list[Capture], before: Capture, after: Capture
+               ) -> tuple[tuple[Capture, Capture] | None, tuple[Capture, Capture] | None]:
+    """The change into ``before`` and the change out of ``after``, as (old, new) versions."""
+    ids = [v.id for v in versions]
+    earlier = later = None
+    if before.id in ids and (i := ids.index(before.id)) > 0:
+        earlier = (versions[i - 1], versions[i])
+    if after.id in ids and (j := ids.index(after.id)) + 1 < len(versions):
+        later = (versions[j], versions[j + 1])
+    return earlier, later
 
 
 @dataclass
@@ -147,6 +157,15 @@ def short_mime(mime: str | None) -> str:
     return (mime or "").split(";", 1)[0].strip() or "?"
 
 
+def version_text(value: ArticleVersion | None) -> str:
+    """'version 2 · +12/−3 words', 'version 1', or '' without a version."""
+    if value is None or value.version is None:
+        return ""
+    if value.words_added is None or value.words_removed is None:
+        return f"version {value.version}"
+    return f"version {value.version} · +{value.words_added}/−{value.words_removed} words"
+
+
 def join(value: Any, sep: str = ", ") -> str:
     if isinstance(value, (list, tuple)):
         return sep.join(str(v) for v in value if v)
@@ -154,4 +173,4 @@ def join(value: Any, sep: str = ", ") -> str:
 
 
 FILTERS = {"when": when, "day": day, "size": size, "status_class": status_class,
-           "short_mime": short_mime, "joinlist": join}
+           "short_mime": short_mime, "joinlist": join, "version_text": version_text}
