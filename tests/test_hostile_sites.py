@@ -35,16 +35,17 @@ def test_hostile_site_run_finishes_counts_each_fault_and_archives(
                       sitemaps=[f"{base}/h/sitemap-huge.xml", f"{base}/h/sitemap-index.xml"],
                       feeds=[f"{base}/h/feed.rss", f"{base}/h/garbage.rss"],
                       article_patterns=[r"/h/(news|p)/"],
-                      follow_depth=0, max_pages=40, download_timeout=1, retries=1)
+                      # well below STALL_SECONDS, well above any honest page on a busy machine
+                      follow_depth=0, max_pages=40, download_timeout=3, retries=1)
     archive = tmp_path / "archive"
     config = write_config(tmp_path, [site], storage=str(archive))
     started = time.monotonic()
-    result = run_cli("crawl", "hostile", "--config", str(config), timeout=60)
+    result = run_cli("crawl", "hostile", "--config", str(config), timeout=180)
     elapsed = time.monotonic() - started
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert "Traceback" not in out, out
-    assert elapsed < 45, f"took {elapsed:.0f}s\n{out}"
+    assert elapsed < 150, f"took {elapsed:.0f}s: something stalled the crawl\n{out}"
 
     errors = _counts("errors by kind:", result.stdout)
     assert errors.get("redirect_loop") == 1, errors
