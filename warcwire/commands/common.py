@@ -18,6 +18,16 @@ def default_config() -> str:
     return os.environ.get("WARCWIRE_CONFIG", "sites.yaml")
 
 
+def timestamp_arg(value: str) -> str:
+    """A 14-digit UTC timestamp or a prefix of one, checked as argparse reads it."""
+    digits = value.strip()
+    if not digits.isdigit() or len(digits) > 14:
+        raise argparse.ArgumentTypeError(
+            f"expected a timestamp such as 20261125 or 20261125093000 (UTC, YYYYMMDDhhmmss "
+            f"or a prefix of it), got {value!r}")
+    return digits
+
+
 def add_config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=default_config(),
                         help="sites config (default: $WARCWIRE_CONFIG or sites.yaml)")

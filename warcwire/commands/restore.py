@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from warcwire.commands.common import RAW, add_config_arg
+from warcwire.commands.common import RAW, add_config_arg, timestamp_arg
 
 EPILOG = """example:
   warcwire restore https://news.example.org/2026/11/25/ferries.html --at 20261125 \\
@@ -81,7 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("url", help="the URL (scheme optional)")
     add_config_arg(p)
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--at", metavar="TIMESTAMP", help="the capture closest to this time")
+    when.add_argument("--at", metavar="TIMESTAMP", type=timestamp_arg,
+                      help="the capture closest to this time")
     when.add_argument("--latest", action="store_true", help="the latest capture (default)")
     p.add_argument("--out", metavar="PATH", help="file, or folder ending in / (default stdout)")
     p.add_argument("--as", dest="format", choices=["html", "http", "warc", "text"],
