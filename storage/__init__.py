@@ -19,6 +19,18 @@ STORE_SCHEMES: dict[str, str] = {
 }
 
 
+def check_uri(uri: str) -> None:
+    """Raise ValueError saying what is wrong with a storage URI, before anything is crawled."""
+    scheme = urlsplit(uri).scheme.lower() if "://" in uri else ""
+    if scheme not in STORE_SCHEMES:
+        raise ValueError(f"unknown storage scheme {scheme!r} in {uri!r}; use a folder path, "
+                         "file:///folder or s3://bucket/prefix")
+    if scheme == "s3" and not urlsplit(uri).netloc:
+        raise ValueError(f"{uri!r} names no bucket; write s3://bucket or s3://bucket/prefix")
+    if not uri.strip():
+        raise ValueError("storage is empty; use a folder path or s3://bucket/prefix")
+
+
 def get_store(uri: str) -> Store:
     """Build the backend for ``uri`` (a path, file://..., or s3://bucket/prefix)."""
     scheme = urlsplit(uri).scheme.lower() if "://" in uri else ""
@@ -31,4 +43,4 @@ def get_store(uri: str) -> Store:
     return cls.from_uri(uri)
 
 
-__all__ = ["STORE_SCHEMES", "Store", "StoredObject", "get_store"]
+__all__ = ["STORE_SCHEMES", "Store", "StoredObject", "check_uri", "get_store"]

@@ -44,12 +44,17 @@ def test_good_config_loads_with_defaults(tmp_path: Path) -> None:
         ("css:h1.headline", "css:h1[[", "daily", "selectors.title", "invalid css selector"),
         ("css:h1.headline", "h1.headline", "daily", "selectors.title", "css:<selector>"),
         ("xpath://time/@datetime", "xpath://time[", "daily", "selectors.date", "invalid xpath"),
-        ("15 * * * *", "every hour", "daily", "schedule", "5-field cron"),
+        ("15 * * * *", "every hour", "daily", "schedule", "a cron expression of 5 fields "
+         "(minute hour day month day-of-week, e.g. '0 * * * *') or 6 (seconds first), got "
+         "'every hour'"),
+        ("15 * * * *", "0 0 31 2 *", "daily", "schedule", "'0 0 31 2 *' never fires"),
         ("'/\\d{4}/\\d{2}/'", "'/news/(unclosed'", "daily", "article_patterns",
          "invalid regular expression"),
         ('"https://news.example.org/sitemap.xml"', '"ftp://x/sitemap.xml"', "daily",
          "sitemaps", "http(s) URL"),
-        ("name: daily", "name: Daily News", "Daily News", "name", "pattern"),
+        ("name: daily", "name: Daily News", "Daily News", "name",
+         "a site name is 1 to 63 lowercase letters, digits, '-' and '_', starting with a "
+         "letter or digit (it names folders and files), got 'Daily News'"),
     ],
 )
 def test_site_field_errors_name_file_site_and_field(replace: str, by: str, site: str,
@@ -91,12 +96,35 @@ def test_site_without_entry_points() -> None:
         (GOOD + GOOD.split("sites:\n")[1],
          "sites.yaml: field 'sites': duplicate site name 'daily'"),
         (GOOD + "colour: blue\n", "sites.yaml: field 'colour': unknown field"),
+        (GOOD.replace("./archive", "ftp://host/x"), "sites.yaml: field 'storage': unknown storage "
+         "scheme 'ftp' in 'ftp://host/x'; use a folder path, file:///folder or "
+         "s3://bucket/prefix"),
+        (GOOD.replace("./archive", "s3://"),
+         "sites.yaml: field 'storage': 's3://' names no bucket; write s3://bucket or "
+         "s3://bucket/prefix"),
     ],
 )
 def test_global_errors(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text, "sites.yaml")
     assert str(info.value).startswith(expected)
+
+
+def test_relative_folders_are_relative_to_the_config_file(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "sites.yaml"
+    path.write_text("spool_dir: spool\ndata_dir: /var/state\n" + GOOD)
+    monkeypatch.chdir(tmp_path)  # not where the config is
+    config = load_config("conf/sites.yaml")
+    assert config.storage == str(tmp_path / "conf" / "archive")
+    assert config.spool_dir == str(tmp_path / "conf" / "spool")
+    assert config.data_dir == "/var/state"
+    assert config.database_url == "sqlite:////var/state/warcwire.db"
+    s3 = tmp_path / "conf" / "s3.yaml"
+    s3.write_text(GOOD.replace("./archive", "s3://bucket/warc"))
+    assert load_config(s3).storage == "s3://bucket/warc"
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -82,11 +82,15 @@ def _check_cron(expr: str) -> str:
     parts = expr.split()
     if len(parts) not in (5, 6) or not all(_CRON_FIELD.match(p) for p in parts):
         raise ValueError(
-            f"expected a 5-field cron expression such as '0 * * * *', got {expr!r}"
-        )
+            "expected a cron expression of 5 fields (minute hour day month day-of-week, "
+            f"e.g. '0 * * * *') or 6 (seconds first), got {expr!r}")
+    from datetime import UTC, datetime
+
     from jobs.schedule import cron_trigger  # lazy: jobs imports this module
 
-    cron_trigger(expr, "UTC")
+    trigger = cron_trigger(expr, "UTC")
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        raise ValueError(f"the schedule {expr!r} never fires (no such date)")
     return expr
 
 
@@ -144,8 +148,19 @@ class Revisit(_Model):
         "At most once per this long; 0 = every run."))
 
 
+_SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,62}$")
+
+
+def _check_site_name(name: str) -> str:
+    if not _SITE_NAME.match(name):
+        raise ValueError(
+            "a site name is 1 to 63 lowercase letters, digits, '-' and '_', starting with a "
+            f"letter or digit (it names folders and files), got {name!r}")
+    return name
+
+
 class SiteConfig(_Model):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,62}$")
+    name: str
     start_urls: list[str] = []
     sitemaps: list[str] = []
     feeds: list[str] = []
@@ -168,6 +183,8 @@ class SiteConfig(_Model):
     strip_params: list[str] | None = Field(None, description=(
         "Query parameters (globs) removed from URLs before de-duplication; "
         "unset = the built-in tracking list (utm_*, fbclid, gclid, ...), [] = none."))
+
+    _name = field_validator("name")(lambda v: _check_site_name(v))
 
     @field_validator("start_urls", "sitemaps", "feeds")
     @classmethod
@@ -277,6 +294,14 @@ class Config(_Model):
 
     _timezone = field_validator("timezone")(lambda v: _check_timezone(v))
 
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, uri: str) -> str:
+        from storage import check_uri  # lazy: storage imports warcwire
+
+        check_uri(uri)
+        return uri
+
     # where the config came from, for messages and the warcinfo record
     path: str = Field("<memory>", exclude=True)
     digest: str = Field("", exclude=True)
@@ -346,8 +371,23 @@ def parse_config(text: str, path: str = "<memory>") -> Config:
     return config.model_copy(update={"path": path, "digest": digest})
 
 
+def _resolved(config: Config, folder: Path) -> Config:
+    """Relative storage, spool and state folders, taken from the config file's folder.
+
+    Otherwise a command run from another directory would quietly use (and create)
+    other folders: an empty catalog, a spool no crawl writes to.
+    """
+    def absolute(value: str) -> str:
+        return value if Path(value).expanduser().is_absolute() else str(folder / value)
+
+    update = {"spool_dir": absolute(config.spool_dir), "data_dir": absolute(config.data_dir)}
+    if "://" not in config.storage:
+        update["storage"] = absolute(config.storage)
+    return config.model_copy(update=update)
+
+
 def load_config(path: str | Path) -> Config:
-    """Read and validate a sites config file."""
+    """Read and validate a sites config file; relative paths in it are relative to it."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -355,5 +395,5 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(str(p), "file not found (pass --config PATH)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(p), f"cannot read file: {exc}") from None
-    return parse_config(text, str(p))
+    return _resolved(parse_config(text, str(p)), p.resolve().parent)
 

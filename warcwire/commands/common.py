@@ -14,8 +14,16 @@ from warcwire.humanize import human_bytes
 RAW = argparse.RawDescriptionHelpFormatter
 
 
+DEMO_CONFIG = os.path.join(".warcwire", "demo-sites.yaml")  # what `warcwire demo` saves
+
+
 def default_config() -> str:
-    return os.environ.get("WARCWIRE_CONFIG", "sites.yaml")
+    """$WARCWIRE_CONFIG, else sites.yaml, else (in a demo's folder) the demo's config."""
+    if "WARCWIRE_CONFIG" in os.environ:
+        return os.environ["WARCWIRE_CONFIG"]
+    if not os.path.exists("sites.yaml") and os.path.exists(DEMO_CONFIG):
+        return DEMO_CONFIG
+    return "sites.yaml"
 
 
 def timestamp_arg(value: str) -> str:
@@ -30,7 +38,8 @@ def timestamp_arg(value: str) -> str:
 
 def add_config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=default_config(),
-                        help="sites config (default: $WARCWIRE_CONFIG or sites.yaml)")
+                        help="sites config (default: $WARCWIRE_CONFIG, else sites.yaml, else "
+                             "the demo's .warcwire/demo-sites.yaml)")
 
 
 def summary_lines(s: RunSummary) -> list[str]:
