@@ -50,6 +50,22 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+class _Identity:
+    """Stands in for the gzip compressor when the file is plain JSON Lines."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+
+    def write(self, data: bytes) -> int:
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 class JsonlFile:
     """Write records to ``path`` via ``path.open``; rename only on :meth:`close`.
 
@@ -59,11 +75,12 @@ class JsonlFile:
     never got); :meth:`close` still finishes it with every record before.
     """
 
-    def __init__(self, path: Path, *, keep_empty: bool = False) -> None:
+    def __init__(self, path: Path, *, keep_empty: bool = False, compress: bool = True) -> None:
         self.path = Path(path)
         self.keep_empty = keep_empty
+        self.compress = compress  # False: plain JSON Lines (same sync and cut-back rules)
         self._raw: IO[bytes] | None = None
-        self._gz: gzip.GzipFile | None = None
+        self._gz: gzip.GzipFile | _Identity | None = None
         self._pending = io.BytesIO()  # what the compressor produced, not yet in the file
         self._good = 0  # file bytes that form a whole stream up to a record's end
         self._crc = 0  # CRC-32 and size of the records in those bytes
@@ -81,7 +98,7 @@ class JsonlFile:
     def open_path(self) -> Path:
         return self.path.with_name(self.path.name + OPEN_SUFFIX)
 
-    def _open(self) -> gzip.GzipFile:
+    def _open(self) -> gzip.GzipFile | _Identity:
         if self._closed:
             raise ValueError(f"{self.path} is already closed")
         if self._gz is None:
@@ -93,8 +110,9 @@ class JsonlFile:
                 self._raw = raw
                 # no name, no mtime in the header: same records, same bytes
                 # level 6 (GNU gzip's default): level 9 took 1.65x the CPU for 3.5% smaller files
-                gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._pending, mtime=0,
-                                   compresslevel=6)
+                gz: gzip.GzipFile | _Identity = (
+                    gzip.GzipFile(filename="", mode="wb", fileobj=self._pending, mtime=0,
+                                  compresslevel=6) if self.compress else _Identity(self._pending))
                 self._push()  # the header
             except BaseException:
                 self._raw = None
@@ -183,6 +201,10 @@ class JsonlFile:
     def _finish_stream(self) -> None:
         """End the gzip stream: normally, or after the last record that reached the file."""
         assert self._gz is not None
+        if not self.compress:  # the file ends after its last whole line either way
+            self._pending.seek(0)
+            self._pending.truncate()
+            return
         if self._failed is None:
             self._gz.close()
             try:

@@ -49,15 +49,45 @@ def _html_charset(content_type: str) -> tuple[bool, str | None]:
     return mime in _HTML_TYPES, (match.group(1) if match else None)
 
 
+def storage_key(path: Path, site: str | None) -> str:
+    """The key the crawl stored ``path`` under: ``<site>/<YYYY-MM-DD>/<name>`` when the file
+    sits in such folders (as in a local archive or the spool), else its name."""
+    day, site_dir = path.parent.name, path.parent.parent.name
+    if site and site_dir == site and re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+        return f"{site}/{day}/{path.name}"
+    return path.name
+
+
+def _fetched_at(warc_date: str) -> str:
+    """The crawl's format (ISO 8601, seconds, +00:00) from a WARC-Date."""
+    try:
+        when = datetime.fromisoformat(warc_date.replace("Z", "+00:00"))
+    except ValueError:
+        return warc_date
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _warcinfo_site(record: object) -> str | None:
+    from storage.cdxj import _warcinfo_fields
+
+    return _warcinfo_fields(record).get("site") or None  # type: ignore[arg-type]
+
+
 def records_from_warcs(
     paths: Iterable[Path], *, site: str | None = None, run_id: str | None = None,
     selectors: dict[str, str | None] | None = None,
     key_for: Callable[[Path], str] | None = None,
+    selectors_for: Callable[[str], dict[str, str | None] | None] | None = None,
 ) -> Iterator[ArticleRecord]:
     """Article records for the HTML 200 responses in ``paths``, in archive order.
 
-    ``site`` defaults to the host of each response's URL; ``key_for`` maps a
-    WARC path to the storage key recorded in ``warc`` (default: its file name).
+    Each record is what the crawl wrote for that response: ``site`` is the site
+    named in the WARC's warcinfo record (else ``site``, else the URL's host), the
+    ``warc`` key the storage key (``key_for``, default :func:`storage_key`),
+    ``fetched_at`` the response record's date in the crawl's format, and per-site
+    ``selectors_for(site)`` apply where given (else ``selectors``).
     As in a crawl, each article is emitted once per version (by canonical URL,
     else URL, in archive order); revisit records hold no payload of their own.
     """
@@ -65,7 +95,8 @@ def records_from_warcs(
     seen = 0
     versions: dict[str, tuple[int, str, bytes]] = {}  # key -> version, hash, zlib(text)
     for path in map(Path, paths):
-        key = key_for(path) if key_for else path.name
+        key: str | None = key_for(path) if key_for else None
+        file_site, file_selectors = site, selectors
         try:
             fh = open(path, "rb")  # noqa: SIM115 - closed below; iteration is lazy
         except OSError as exc:
@@ -76,6 +107,11 @@ def records_from_warcs(
                 for record in iterator:
                     if record.format != "warc":  # warcio reads any text line as ARC
                         raise WarcReadError(path, f"found a {record.format} record, not WARC")
+                    if record.rec_type == "warcinfo" and site is None:
+                        file_site = _warcinfo_site(record) or file_site
+                        if file_site and selectors_for is not None:
+                            file_selectors = selectors_for(file_site) or selectors
+                        continue
                     if record.rec_type != "response" or record.http_headers is None:
                         continue
                     if record.http_headers.get_statuscode() != "200":
@@ -88,18 +124,20 @@ def records_from_warcs(
                     date = record.rec_headers.get_header("WARC-Date") or ""
                     payload = record.content_stream().read()
                     # only known once the record has been read to its end
-                    location = WarcLocation(key=key, offset=iterator.get_record_offset(),
+                    location = WarcLocation(key=key or storage_key(path, file_site),
+                                            offset=iterator.get_record_offset(),
                                             length=iterator.get_record_length())
                     seen += 1
                     if seen % _PROGRESS_EVERY == 0:
                         logger.info("re-extracted %d responses (now in %s)", seen, path.name)
-                    extracted = extract_article(payload, url, selectors, charset)
+                    extracted = extract_article(payload, url, file_selectors, charset)
                     if extracted is None:
                         logger.debug("no article in %s", url)
                         continue
                     record = normalize(extracted, url=url,
-                                       site=site or urlsplit(url).hostname or "",
-                                       run_id=run, fetched_at=date, warc_location=location)
+                                       site=file_site or urlsplit(url).hostname or "",
+                                       run_id=run, fetched_at=_fetched_at(date),
+                                       warc_location=location)
                     versioned = _next_version(record, versions)
                     if versioned is not None:
                         yield versioned
@@ -123,28 +161,47 @@ def _next_version(record: ArticleRecord, versions: dict[str, tuple[int, str, byt
                    changes=word_changes(old_text, record.text, previous[1]))
 
 
-def default_output_path(paths: list[Path]) -> Path:
-    """``<first WARC without .warc.gz>.articles.v2.jsonl.gz`` beside the first WARC."""
+def default_output_path(paths: list[Path], run_id: str | None = None) -> Path:
+    """Named as the crawl names its articles file, with the re-run's id, beside the first
+    WARC: ``<prefix>-<site>-<run id>.articles.v2.jsonl.gz`` (``<prefix>-<site>`` from the
+    WARC's name as the crawl writes it; else the WARC's name without ``.warc.gz``)."""
     first = Path(paths[0])
     stem = re.sub(r"\.w?arc(\.gz)?$", "", first.name)
+    crawl_name = re.fullmatch(r"(.+)-\d{17}-\d{5}-.+", stem)
+    if crawl_name and run_id:
+        stem = f"{crawl_name.group(1)}-{run_id}"
     return first.with_name(stem + ARTICLES_SUFFIX)
+
+
+class OutputExists(WarcwireError):
+    exit_code = 2
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} exists; pass --force to replace it")
 
 
 def normalize_warcs_to(paths: Iterable[Path], out_path: Path | None = None, *,
                        site: str | None = None, run_id: str | None = None,
-                       selectors: dict[str, str | None] | None = None) -> int:
-    """Write the re-extracted records of ``paths`` to a JSONL.gz file; return how many.
+                       selectors: dict[str, str | None] | None = None,
+                       selectors_for: Callable[[str], dict[str, str | None] | None]
+                       | None = None, force: bool = False) -> int:
+    """Write the re-extracted records of ``paths`` to a JSON Lines file; return how many.
 
-    Backs ``warcwire normalize WARC... [--out PATH]``. The output file is
-    written even when no article is found, so the command's result is visible.
+    Backs ``warcwire normalize WARC... [--out PATH]``. The file is gzip when its
+    name ends in ``.gz``, plain otherwise; an existing one is replaced only with
+    ``force``. It is written even when no article is found, so the result is visible.
     """
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("no WARC files given")
-    target = Path(out_path) if out_path else default_output_path(paths)
-    out = JsonlFile(target, keep_empty=True)
+    run_id = run_id or default_run_id()
+    target = Path(out_path) if out_path else default_output_path(paths, run_id)
+    if target.exists() and not force:
+        raise OutputExists(target)
+    out = JsonlFile(target, keep_empty=True, compress=target.name.endswith(".gz"))
     try:
-        for record in records_from_warcs(paths, site=site, run_id=run_id, selectors=selectors):
+        for record in records_from_warcs(paths, site=site, run_id=run_id, selectors=selectors,
+                                         selectors_for=selectors_for):
             out.write(record)
     except BaseException:
         out.abort()

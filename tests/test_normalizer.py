@@ -17,7 +17,7 @@ import warcwire
 from normalizer.extract import Extracted
 from normalizer.jsonl import JsonlFile, JsonlWriter, read_jsonl
 from normalizer.record import SCHEMA, ArticleRecord, content_hash, normalize, normalize_text
-from normalizer.rerun import WarcReadError, normalize_warcs_to, records_from_warcs
+from normalizer.rerun import OutputExists, WarcReadError, normalize_warcs_to, records_from_warcs
 
 HTDOCS = Path(warcwire.__file__).parent / "sample_site" / "htdocs"
 SEED_PATH = "/news/turkey/us-taking-no-step-to-create-s400-working-group.html"
@@ -163,7 +163,7 @@ def test_records_from_warcs_point_at_their_response_records(warc: Path) -> None:
     assert seed.text == SEED_BODY
     assert seed.section == ["News", "Turkey"]
     assert (seed.site, seed.run_id, seed.fetched_at) == ("sample", "rerun-test",
-                                                        "2024-05-01T10:00:00Z")
+                                                        "2024-05-01T10:00:00+00:00")
     assert records[1].title == "Dock workers in Rotterdam end two-day strike after pay deal"
     with open(warc, "rb") as fh:
         for rec in records:
@@ -190,6 +190,38 @@ def test_normalize_warcs_to_writes_jsonl(warc: Path, tmp_path: Path) -> None:
     assert not out.with_name(out.name + ".open").exists()
     assert normalize_warcs_to([warc]) == 2  # default: beside the WARC
     assert (warc.parent / "warcwire-sample-20240501-00000.articles.v2.jsonl.gz").exists()
+
+
+def test_a_rerun_writes_the_records_a_crawl_writes(tmp_path: Path) -> None:
+    """Site from the warcinfo, the storage key, the crawl's date format, its file name."""
+    folder = tmp_path / "archive" / "sample-news" / "2024-05-01"
+    folder.mkdir(parents=True)
+    path = folder / "warcwire-sample-news-20240501100000123-00000-box.warc.gz"
+    seed = (HTDOCS / SEED_PATH.lstrip("/")).read_bytes()
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(
+            path.name, {"software": "warcwire", "site": "sample-news"}))
+        _response(writer, BASE + SEED_PATH, seed)
+    wanted: list[str] = []
+
+    def selectors_for(site: str) -> dict[str, str | None]:
+        wanted.append(site)
+        return {"title": "css:h1", "body": None, "date": None}
+
+    (record,) = records_from_warcs([path], run_id="rerun-1", selectors_for=selectors_for)
+    assert (record.site, record.fetched_at) == ("sample-news", "2024-05-01T10:00:00+00:00")
+    assert record.warc is not None and record.warc["key"] == (
+        "sample-news/2024-05-01/" + path.name)
+    assert wanted == ["sample-news"]
+    out = tmp_path / "plain.jsonl"
+    assert normalize_warcs_to([path], out, run_id="rerun-1") == 1
+    assert json.loads(out.read_text())["site"] == "sample-news"  # plain, not gzip
+    with pytest.raises(OutputExists, match="plain.jsonl exists; pass --force"):
+        normalize_warcs_to([path], out)
+    assert normalize_warcs_to([path], out, force=True) == 1
+    assert normalize_warcs_to([path], run_id="rerun-2") == 1
+    assert (folder / "warcwire-sample-news-rerun-2.articles.v2.jsonl.gz").is_file()
 
 
 def test_not_a_warc_is_a_domain_error(tmp_path: Path) -> None:
