@@ -57,19 +57,29 @@ class Frontier:
 
     def see(self, url: str, kind: str, *, via: str | None = None,
             hint: datetime | None = None, depth: int = 0) -> UrlState:
-        """Note ``url`` as discovered; its state row, new or known."""
+        """Note ``url`` as discovered; its state row, new or known.
+
+        ``via`` is kept from the shallowest hub that lists the URL, so following
+        ``via`` back always ends at an entry point: a chain of 304s from the entry
+        points then reaches every hub (see :meth:`relist`), whatever cycles the
+        site's links make.
+        """
         state = self.states.get(url)
+        if hint is not None and hint > self.now + timedelta(days=1):
+            hint = None  # a date in the future says nothing
         if state is None:
-            state = UrlState(url=url, kind=kind, first_seen=self.now, via=via, hint=hint)
+            state = UrlState(url=url, kind=kind, first_seen=self.now, via=via, depth=depth,
+                             hint=hint)
             self.states[url] = state
             self.dirty[url] = state
         else:
-            if hint is not None and hint <= self.now + timedelta(days=1) and (
-                    state.hint is None or hint > state.hint):
+            if hint is not None and (state.hint is None or hint > state.hint):
                 state.hint = hint
                 self.dirty[url] = state
-            if (via is not None and via != state.via) or kind != state.kind:
-                state.via = via or state.via
+            if state.depth is None or depth < state.depth:
+                state.via, state.depth = via, depth
+                self.dirty[url] = state
+            if kind != state.kind:
                 state.kind = kind
                 self.dirty[url] = state
         self.seen.add(url)

@@ -2,8 +2,8 @@
 
 The spider and the normalizer pipeline report what they learn with the
 ``state_changed`` signal: URLs discovered, fetches archived, article versions
-emitted. Every ``WARCWIRE_STATE_COMMIT_INTERVAL`` seconds, and when the spider
-closes, the recorder takes what was reported, asks every writer to make what
+emitted. Every ``WARCWIRE_STATE_COMMIT_INTERVAL`` seconds, and when the engine
+stops, the recorder takes what was reported, asks every writer to make what
 it wrote durable (``archive_sync_requested``: the WARC writer and the JSONL
 writer fsync), and only then commits it, in a thread. If a writer cannot
 confirm, fetches and versions are dropped (discoveries are kept): the next run
@@ -82,7 +82,9 @@ class CrawlStateRecorder:
         recorder.crawler = crawler
         crawler.signals.connect(recorder.changed, signal=state_changed)
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        # the last commit waits for every spider_closed handler: the spider reports its
+        # last discoveries there, the writers finish (and fsync) their files there
+        crawler.signals.connect(recorder.engine_stopped, signal=signals.engine_stopped)
         return recorder
 
     def changed(self, discovered: Iterable[UrlState] = (), fetched: Iterable[UrlState] = (),
@@ -103,7 +105,7 @@ class CrawlStateRecorder:
         if not self._flushing:
             deferred_from_coro(self.flush())
 
-    async def spider_closed(self, spider: Spider) -> None:
+    async def engine_stopped(self) -> None:
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         while self._flushing:  # a tick's flush is on its way: let it finish first

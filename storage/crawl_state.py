@@ -59,7 +59,8 @@ urls_table = Table(
     Column("url_hash", String(40), primary_key=True),
     Column("url", Text, nullable=False),
     Column("kind", String(16), nullable=False),
-    Column("via", Text),  # the hub (sitemap, feed, page) that last listed it
+    Column("via", Text),  # the shallowest hub (sitemap, feed, page) that listed it
+    Column("depth", Integer),  # link hops from the site's entry points (0: one of them)
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("hint", DateTime(timezone=True)),  # newest date the site gave (lastmod, news, feed)
     Column("fetched_at", DateTime(timezone=True)),  # last fetch that was archived
@@ -107,6 +108,7 @@ class UrlState:
     kind: str
     first_seen: datetime
     via: str | None = None
+    depth: int | None = None
     hint: datetime | None = None
     fetched_at: datetime | None = None
     status: int | None = None
@@ -139,7 +141,7 @@ class UrlState:
 
 
 _URL_FIELDS = [f.name for f in fields(UrlState)]
-_DISCOVERY_FIELDS = ("kind", "via", "hint")
+_DISCOVERY_FIELDS = ("kind", "via", "depth", "hint")
 _FETCH_FIELDS = tuple(n for n in _URL_FIELDS if n not in (*_DISCOVERY_FIELDS, "url",
                                                            "first_seen"))
 

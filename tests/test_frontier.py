@@ -116,3 +116,17 @@ def test_a_revisit_keeps_the_original_and_an_error_drops_the_validators() -> Non
     gone = fetched_row(again, 404, captured("HTTP/1.1 404 Not Found", [("ETag", '"z"')],
                                             digest="sha1:GONE"), NOW + 2 * DAY)
     assert (gone.etag, gone.last_modified, gone.digest) == (None, None, "sha1:NEW")
+
+
+def test_via_is_the_shallowest_hub_so_304s_from_the_entry_points_reach_every_hub() -> None:
+    # the front page links to a section, the section back to the front page and to an
+    # about page that links to the section again: a cycle
+    f = frontier()
+    f.see("front", "page", depth=0)
+    f.see("section", "page", via="front", depth=1)
+    f.see("front", "page", via="about", depth=2)  # deeper: not the front page's via
+    f.see("about", "page", via="section", depth=2)
+    f.see("section", "page", via="about", depth=3)
+    assert (f.states["front"].via, f.states["section"].via) == (None, "front")
+    assert [s.url for s in f.relist("front")] == ["section"]
+    assert [s.url for s in f.relist("section")] == ["about"]

@@ -138,7 +138,9 @@ def test_runs_in_order(site: Site) -> None:
         "/revisit/server-not-modified") for r in revisits)
     assert [r.rec_headers.get_header("WARC-Target-URI") for r in recs
             if r.rec_type == "response"] == [site.base + "/robots.txt"]
-    assert second["stats"]["warcwire/incremental/skipped_known"] == ARTICLES
+    state_rows = sqlite3.connect(site.tmp / "state" / "warcwire.db").execute(
+        "SELECT url, kind, via FROM crawl_urls ORDER BY url").fetchall()
+    assert second["stats"]["warcwire/incremental/skipped_known"] == ARTICLES, state_rows
     assert "0 new, 0 changed, 0 unchanged, 0 not modified (304), 10 skipped as known" in \
         second["stdout"]
 

@@ -227,9 +227,8 @@ class NewsSpider(scrapy.Spider):
         """A 304 hub lists what it listed last time: fetch its hub children again."""
         url = response.meta.get(_URL_META, response.url)
         self.crawler.stats.inc_value("warcwire/incremental/hubs_not_modified")
-        depth = response.meta.get("ww_depth", 0)
         for child in self.frontier.relist(url):
-            child_depth = depth + 1 if child.kind == "page" else 0
+            child_depth = child.depth if child.depth is not None else 0
             if child.kind == "page" and child_depth > self.site.follow_depth:
                 continue
             request = self._hub_request(child.url, child.kind, depth=child_depth, via=url)
@@ -263,7 +262,8 @@ class NewsSpider(scrapy.Spider):
         if links.dropped:
             stats.inc_value("warcwire/sitemap_urls_dropped", links.dropped)
         for link in links.sitemaps:
-            request = self._hub_request(link.url, "sitemap", depth=0, via=url)
+            request = self._hub_request(link.url, "sitemap",
+                                        depth=response.meta.get("ww_depth", 0) + 1, via=url)
             if request is not None:
                 yield request
         for link in links.pages:
