@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
@@ -46,3 +49,14 @@ def classify_failure(failure: Failure) -> str:
             return "decoded_too_large"
         return "ignored"
     return failure.type.__name__ if failure.type else "unknown"
+
+
+def quiet_retry_log(settings: Any) -> None:
+    """Below INFO, leave failures to the run summary, which counts and lists each one.
+
+    Scrapy's retry middleware logs every request it gives up on as an ERROR: in a
+    quiet crawl (cron mails every line) that repeats the summary line by line.
+    """
+    level = logging.getLevelName(str(settings.get("LOG_LEVEL", "INFO")))
+    if isinstance(level, int) and level >= logging.WARNING:
+        logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)

@@ -27,11 +27,15 @@ def error_count(stats: dict) -> int:
 
 
 def progress_line(stats: dict, elapsed: float) -> str:
-    pages = stats.get("warcwire/pages", 0)
-    rate = pages / elapsed if elapsed > 0 else 0.0
-    return (f"pages {pages} ({rate:.1f}/s)  articles {stats.get('warcwire/articles', 0)}"
+    """Fetched, queued and an estimate of the time left, as Browsertrix shows them."""
+    fetched = stats.get("response_received_count", 0)
+    rate = fetched / elapsed if elapsed > 0 else 0.0
+    queued = max(0, stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0))
+    eta = f"  ~{queued / rate:.0f}s left" if queued and rate > 0 else ""
+    return (f"fetched {fetched} ({rate:.1f}/s)  queued {queued}  pages "
+            f"{stats.get('warcwire/pages', 0)}  articles {stats.get('warcwire/articles', 0)}"
             f"  archived {human_bytes(stats.get('warc/bytes', 0))}"
-            f"  errors {error_count(stats)}  {elapsed:.0f}s")
+            f"  errors {error_count(stats)}  {elapsed:.0f}s{eta}")
 
 
 class Progress:

@@ -22,6 +22,13 @@ def test_faulty_pages_are_counted_and_archived(news_site: str, tmp_path: Path) -
     out = result.stdout
     assert "errors by kind:" in out
     assert "http_5xx 1" in out and "http_4xx 1" in out and "timeout 1" in out, out
+    # which URLs failed, and why, under the counts
+    failed = sorted(line.strip() for line in out.splitlines() if line.startswith("    ")
+                    and line.strip().split(" ")[0] in ("http_5xx", "http_4xx", "timeout"))
+    assert failed == [f"http_4xx {news_site}/news/world/missing-page.html",
+                      f"http_5xx {news_site}/faults/server-error.html",
+                      f"timeout {news_site}/faults/slow.html"]
+    assert result.stderr == ""  # quiet by default: the summary says it all
 
     warcs = sorted(archive.rglob("*.warc.gz"))
     warcio_check(warcs)

@@ -41,7 +41,7 @@ from crawler.extraction import (
     ExtractionSkipped,
     default_workers,
 )
-from crawler.failures import classify_failure
+from crawler.failures import classify_failure, quiet_retry_log
 from crawler.fetch_state import fetched_row
 from crawler.frontier import Frontier, RevisitPolicy
 from crawler.items import ArticleItem
@@ -57,6 +57,9 @@ logger = logging.getLogger(__name__)
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _ASSET_EXTENSIONS = ["css", "js", "json", "xml", "rss", "atom", "txt"]
 _URL_META = "ww_url"  # the URL the state knows the request by (before any redirect)
+# "<error kind> <url>" per line, for `warcwire runs -v`: one string, as run stats keep it
+FAILED_STAT = "warcwire/failed"
+FAILED_KEPT = 100
 
 
 class NewsSpider(scrapy.Spider):
@@ -95,6 +98,7 @@ class NewsSpider(scrapy.Spider):
         kwargs.setdefault("policy", RevisitPolicy(
             window=timedelta(seconds=settings.getfloat("WARCWIRE_REVISIT_WINDOW", 2 * 86400)),
             interval=timedelta(seconds=settings.getfloat("WARCWIRE_REVISIT_INTERVAL", 6 * 3600))))
+        quiet_retry_log(settings)
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
@@ -429,7 +433,15 @@ class NewsSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         logger.info("Failed %s: %s", url, kind)
+        self._note_failed(kind, url)
         self._record_failure(failure)
+
+    def _note_failed(self, kind: str, url: str) -> None:
+        """Which URLs failed, and why: the run history keeps the first FAILED_KEPT."""
+        stats = self.crawler.stats
+        failed = str(stats.get_value(FAILED_STAT) or "")
+        if failed.count("\n") < FAILED_KEPT - 1 or not failed:
+            stats.set_value(FAILED_STAT, f"{failed}\n{kind} {url}" if failed else f"{kind} {url}")
 
     def _record_failure(self, failure: Failure) -> None:
         """An HTTP error was archived (its status is the answer); a network error was not."""

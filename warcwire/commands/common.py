@@ -59,8 +59,15 @@ def summary_lines(s: RunSummary) -> list[str]:
         lines.append("  skipped: " + ", ".join(f"{v} by {k}" for k, v in skipped.items() if v))
     if errors:
         lines.append("  errors by kind: " + ", ".join(f"{k} {v}" for k, v in errors.items()))
+        failed = str(s.stats.get("warcwire/failed") or "").splitlines()
+        lines += [f"    {line}" for line in failed[:5]]
+        if len(failed) > 5 or sum(errors.values()) > len(failed[:5]):
+            lines.append("    (the failed URLs: warcwire runs -v)")
     lines.append(f"  stored {len(s.stored)} file(s) in {s.storage}")
     lines += [f"    {loc}" for loc in s.stored]
+    if s.swept:
+        lines.append(f"  also stored {len(s.swept)} file(s) earlier runs left in the spool "
+                     "(listed in those runs' history)")
     if s.finish_reason == "shutdown":
         lines.append("  STOPPED early by a signal: what was fetched until then is stored")
     if s.disk_full:

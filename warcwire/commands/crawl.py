@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from warcwire.commands.common import RAW, add_config_arg, summary_lines
 
@@ -22,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     config.site(args.site)  # unknown site: clear error before Scrapy starts
-    level = "DEBUG" if args.verbose else ("WARNING" if sys.stderr.isatty() else "INFO")
+    # quiet by default, on a terminal as in cron: the summary says what happened
+    level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
     # recorded in the run history (trigger "cli"), as every run is
     summary = crawl_and_record(config, args.site, storage=args.storage,
                                max_pages=args.max_pages, extract=not args.no_extract,
@@ -41,5 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-pages", type=int, help="stop after this many pages")
     p.add_argument("--no-extract", action="store_true",
                    help="archive only; skip article extraction")
-    p.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's debug log")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="show Scrapy's log (-vv: its debug log too)")
     p.set_defaults(func=run)
