@@ -18,7 +18,7 @@ def page_assets(body: bytes) -> list[str]:
     A regex scan of the raw bytes, as Heritrix's ExtractorHTML does: building
     an lxml tree of every page just for this would cost more than archiving it.
     """
-    urls: list[str] = []
+    urls: list[bytes] = []
     for tag, attrs_raw in _TAG.findall(body):
         attrs = {m[0].lower(): (m[1] or m[2] or m[3]) for m in _ATTR.findall(attrs_raw)}
         tag = tag.lower()

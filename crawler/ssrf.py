@@ -126,5 +126,5 @@ class AddressGuardMiddleware:
         except ValueError:
             infos = await maybe_deferred_to_future(threads.deferToThread(
                 socket.getaddrinfo, host, port or 80, type=socket.SOCK_STREAM))
-            addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
         return next((a for a in addresses if not self.allowed(a)), None)

@@ -24,6 +24,7 @@ from email.message import Message
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,8 @@ class StaticSiteHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def _host_port(address: tuple) -> str:
+def _host_port(address: Any) -> str:
+    """``host:port`` of a TCP server address (an (address, port, ...) tuple)."""
     return f"{address[0]}:{address[1]}"
 
 
