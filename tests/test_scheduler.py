@@ -189,8 +189,8 @@ def test_reload_refuses_a_broken_config_and_applies_a_good_one(
     assert out.returncode == 2
     assert out.stderr == (
         f"Error: Config not reloaded, the current one stays in force: {svc.config.absolute()}: "
-        "site 'one': field 'schedule': expected a 5-field cron expression such as "
-        "'0 * * * *', got '*/2 * * *'\n")
+        "site 'one': field 'schedule': expected a cron expression of 5 fields (minute hour "
+        "day month day-of-week, e.g. '0 * * * *') or 6 (seconds first), got '*/2 * * *'\n")
     assert "Config reload refused, keeping the current config" in svc.log()
     seen = len(finished_runs(history, "one"))
     wait_for(lambda: len(finished_runs(history, "one")) > seen, 30,
