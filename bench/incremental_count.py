@@ -16,6 +16,8 @@ from typing import Any
 
 from incremental_site import CORRECTION_MARK
 
+from jobs.history import incremental_counts
+
 SUMMARY_RE = re.compile(
     r"articles: (?P<new>\d+) new, (?P<changed>\d+) changed, (?P<unchanged>\d+) unchanged, "
     r"(?P<not_modified>\d+) not modified \(304\), (?P<skipped_known>\d+) skipped as known; "
@@ -91,13 +93,7 @@ def run_stats(data_dir: Path, run_id: str | None) -> dict[str, Any]:
 
 def counts_from_stats(stats: dict[str, Any]) -> dict[str, int]:
     """The summary line's counts, from the recorded stats: a cross-check of both."""
-    def get(key: str) -> int:
-        return int(stats.get(f"warcwire/incremental/{key}", 0) or 0)
-
-    return {"new": get("new"), "changed": get("changed"), "unchanged": get("unchanged"),
-            "not_modified": get("not_modified"), "skipped_known": get("skipped_known"),
-            "revisits": sum(int(v or 0) for k, v in stats.items()
-                            if k.startswith("warc/revisits/"))}
+    return incremental_counts(stats)
 
 
 def dir_bytes(root: Path) -> int:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -42,9 +42,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 
-from storage.database import make_engine
+from storage.database import make_engine, one_line_errors
 from storage.warc.exchange import Original
 from warcwire.exceptions import StateError
 
@@ -168,15 +167,8 @@ class CrawlState:
     def close(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        try:
-            yield
-        except SQLAlchemyError as exc:
-            where = self.engine.url.render_as_string(hide_password=True)
-            detail = " ".join(str(getattr(exc, "orig", None) or exc).split())
-            raise StateError(f"State database {where} failed while {action} it: "
-                             f"{detail}") from exc
+    def _errors(self, action: str) -> AbstractContextManager[None]:
+        return one_line_errors(self.engine, StateError, "State database", action)
 
     def _upsert(self, table: Table, keys: list[str],
                 columns: Iterable[str] | None = None) -> Any:

@@ -6,12 +6,14 @@ WAL mode, so readers (``warcwire runs``, the review page) never block a writer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from warcwire.exceptions import WarcwireError
 
@@ -50,3 +52,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+@contextmanager
+def one_line_errors(engine: Engine, error: type[WarcwireError], what: str, action: str
+                    ) -> Iterator[None]:
+    """Turn a database failure into ``error``: one line naming the database (no password)
+    and what was being done, e.g. "State database sqlite:///x.db failed while reading it"."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        raise error(f"{what} {where} failed while {action} it: {detail}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,12 @@ def postgres_admin() -> Iterator[Any]:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
+@contextmanager
+def throwaway_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database for the test's param: a SQLite file, or a database
+    created on the real PostgreSQL server and dropped afterwards."""
     if request.param == "sqlite":
-        cat = Catalog(f"sqlite:///{tmp_path / 'cat.db'}")
-        yield cat
-        cat.close()
+        yield f"sqlite:///{tmp_path / 'test.db'}"
         return
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
@@ -46,14 +47,21 @@ def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]
     name = f"warcwire_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
-    cat = Catalog(url)
     try:
-        yield cat
+        yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
     finally:
-        cat.close()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
+    with throwaway_database(request, tmp_path) as url:
+        cat = Catalog(url)
+        try:
+            yield cat
+        finally:
+            cat.close()
 
 
 def row(url: str, ts: str, offset: int, *, digest: str = "sha1:A", status: int | None = 200,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from storage.crawl_state import ArticleVersion, CrawlState, UrlState
-from tests.test_catalog import POSTGRES_ADMIN, postgres_admin  # noqa: F401 (fixture)
+from tests.test_catalog import postgres_admin, throwaway_database  # noqa: F401 (fixture)
 from warcwire.exceptions import StateError
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -18,26 +17,12 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CrawlState]:
-    if request.param == "sqlite":
-        st = CrawlState(f"sqlite:///{tmp_path / 'state.db'}")
-        yield st
-        st.close()
-        return
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    admin = request.getfixturevalue("postgres_admin")
-    name = f"warcwire_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    st = CrawlState(make_url(POSTGRES_ADMIN).set(database=name)
-                    .render_as_string(hide_password=False))
-    try:
-        yield st
-    finally:
-        st.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_database(request, tmp_path) as url:
+        st = CrawlState(url)
+        try:
+            yield st
+        finally:
+            st.close()
 
 
 def fetched(url: str, **kwargs: object) -> UrlState:
