@@ -19,6 +19,8 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.settings import BaseSettings
 
+from warcwire import defaults
+
 # Used when bodies are archived without a limit (WARCWIRE_WARC_MAX_BODY_SIZE = 0):
 # Scrapy's own DOWNLOAD_MAXSIZE default.
 FALLBACK_LIMIT = 1024 * 1024 * 1024
@@ -31,7 +33,8 @@ def decoded_size_limit(settings: BaseSettings) -> int:
     explicit = settings.getint("DOWNLOAD_MAXSIZE")
     if explicit:
         return explicit
-    return settings.getint("WARCWIRE_WARC_MAX_BODY_SIZE", 50_000_000) or FALLBACK_LIMIT
+    limit = settings.getint("WARCWIRE_WARC_MAX_BODY_SIZE", defaults.WARC_MAX_BODY_SIZE)
+    return limit or FALLBACK_LIMIT
 
 
 class BoundedHttpCompressionMiddleware(HttpCompressionMiddleware):

@@ -24,6 +24,7 @@ from crawler.warc_capture import archive_sync_requested, stop_on_full_disk
 from normalizer.jsonl import JsonlWriter
 from normalizer.record import WarcLocation, record_from_content, word_changes
 from storage.crawl_state import ArticleVersion, CrawlState
+from warcwire import defaults
 
 
 class NormalizerPipeline:
@@ -46,8 +47,9 @@ class NormalizerPipeline:
         if crawler.stats is None:  # Crawler sets it before building components
             raise NotConfigured("the crawler has no stats collector")
         pipeline = cls(Path(spool), s.get("WARCWIRE_SITE", "default"),
-                       s.get("WARCWIRE_RUN_ID", "run"), s.get("WARCWIRE_WARC_PREFIX", "warcwire"),
-                       crawler.stats, open_state(s))
+                       s.get("WARCWIRE_RUN_ID", "run"),
+                       s.get("WARCWIRE_WARC_PREFIX", defaults.WARC_PREFIX), crawler.stats,
+                       open_state(s))
         crawler.signals.connect(pipeline.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.sync_requested, signal=archive_sync_requested)

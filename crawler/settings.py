@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from warcwire import defaults
 from warcwire.config import Config, SiteConfig
 
 BOT_NAME = "warcwire"
@@ -82,7 +83,7 @@ EXTENSIONS = {
     "crawler.state_recorder.CrawlStateRecorder": 520,
 }
 
-WARCWIRE_WARC_MAX_BODY_SIZE = 50_000_000
+WARCWIRE_WARC_MAX_BODY_SIZE = defaults.WARC_MAX_BODY_SIZE
 # Scrapy aborts (and loses) bodies over DOWNLOAD_MAXSIZE; keep it above our limit so
 # the capture middleware cuts them first and archives the part it got.
 DOWNLOAD_MAXSIZE = 0

@@ -78,6 +78,7 @@ from storage.warc import (
     Written,
     is_disk_full,
 )
+from warcwire import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class WarcCaptureMiddleware:
         self,
         sink: WarcSink | WarcRotatingWriter,
         *,
-        max_body_size: int = 50_000_000,
+        max_body_size: int = defaults.WARC_MAX_BODY_SIZE,
         stats: StatsCollector | None = None,
         archive_credentials: bool = False,
     ) -> None:
@@ -157,7 +158,8 @@ class WarcCaptureMiddleware:
         if not spool_dir:
             raise NotConfigured("WARCWIRE_SPOOL_DIR is not set; WARC capture is off")
         site = settings.get("WARCWIRE_SITE") or "default"
-        max_body_size = settings.getint("WARCWIRE_WARC_MAX_BODY_SIZE", 50_000_000)
+        max_body_size = settings.getint("WARCWIRE_WARC_MAX_BODY_SIZE",
+                                        defaults.WARC_MAX_BODY_SIZE)
         download_maxsize = settings.getint("DOWNLOAD_MAXSIZE")
         if max_body_size and download_maxsize and download_maxsize <= max_body_size:
             logger.warning(
@@ -175,8 +177,8 @@ class WarcCaptureMiddleware:
         writer_kwargs: dict[str, Any] = dict(
             spool_dir=Path(spool_dir),
             site=site,
-            prefix=settings.get("WARCWIRE_WARC_PREFIX") or "warcwire",
-            rotate_size=settings.getint("WARCWIRE_WARC_ROTATE_SIZE", 1_000_000_000),
+            prefix=settings.get("WARCWIRE_WARC_PREFIX") or defaults.WARC_PREFIX,
+            rotate_size=settings.getint("WARCWIRE_WARC_ROTATE_SIZE", defaults.WARC_ROTATE_SIZE),
             warcinfo={k: str(v) for k, v in warcinfo.items()},
         )
         WarcRotatingWriter.check_arguments(**writer_kwargs)  # here, not in the child

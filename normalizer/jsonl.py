@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from normalizer.record import ArticleRecord
 from storage.durable import OPEN_SUFFIX, fsync_dir
+from warcwire import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -239,7 +240,8 @@ class JsonlWriter(JsonlFile):
     (UTC date when the writer is made).
     """
 
-    def __init__(self, spool_dir: Path, site: str, run_id: str, prefix: str = "warcwire", *,
+    def __init__(self, spool_dir: Path, site: str, run_id: str,
+                 prefix: str = defaults.WARC_PREFIX, *,
                  now: Callable[[], datetime] | None = None) -> None:
         day = (now or (lambda: datetime.now(UTC)))().strftime("%Y-%m-%d")
         name = f"{prefix}-{site}-{run_id}{ARTICLES_SUFFIX}"

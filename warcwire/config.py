@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from warcwire import __version__
+from warcwire import __version__, defaults
 from warcwire.exceptions import ConfigError, UnknownSite
 
 DEFAULT_USER_AGENT = f"warcwire/{__version__} (+https://github.com/warcwire/warcwire)"
@@ -239,11 +239,12 @@ class SiteConfig(_Model):
 
 
 class WarcSettings(_Model):
-    rotate_size: Size = Field(1_000_000_000, description="Start a new WARC after this many bytes.")
+    rotate_size: Size = Field(defaults.WARC_ROTATE_SIZE,
+                              description="Start a new WARC after this many bytes.")
     max_body_size: Size = Field(
-        50_000_000, description="Cut (and mark WARC-Truncated) bodies larger than this."
-    )
-    prefix: str = Field("warcwire", pattern=r"^[A-Za-z0-9_\-]+$")
+        defaults.WARC_MAX_BODY_SIZE,
+        description="Cut (and mark WARC-Truncated) bodies larger than this.")
+    prefix: str = Field(defaults.WARC_PREFIX, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
 class ExtractSettings(_Model):

@@ -29,7 +29,7 @@ from warcio.recordloader import ArcWarcRecord
 from storage.cdxj import CDXJ_SUFFIX, CdxjEntry, entry_for_record, sort_lines
 from storage.durable import OPEN_SUFFIX, fsync_dir, write_durably
 from storage.warc.records import Clock, MemberWriter, RecordMaker
-from warcwire import __version__
+from warcwire import __version__, defaults
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ class WarcRotatingWriter(RecordMaker):
         spool_dir: Path,
         site: str,
         *,
-        prefix: str = "warcwire",
-        rotate_size: int = 1_000_000_000,
+        prefix: str = defaults.WARC_PREFIX,
+        rotate_size: int = defaults.WARC_ROTATE_SIZE,
         warcinfo: Mapping[str, str],
         host: str | None = None,
         clock: Clock | None = None,
@@ -89,8 +89,8 @@ class WarcRotatingWriter(RecordMaker):
         self._current: _OpenFile | None = None
 
     @staticmethod
-    def check_arguments(*, site: str, prefix: str = "warcwire",
-                        rotate_size: int = 1_000_000_000, **_: object) -> None:
+    def check_arguments(*, site: str, prefix: str = defaults.WARC_PREFIX,
+                        rotate_size: int = defaults.WARC_ROTATE_SIZE, **_: object) -> None:
         """Raise ValueError for what ``__init__`` would refuse (before starting a writer)."""
         for label, value in (("site", site), ("prefix", prefix)):
             if not _SAFE_NAME.match(value):
