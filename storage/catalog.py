@@ -59,6 +59,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -74,6 +75,7 @@ from storage.catalog_schema import (
     Capture,
     SearchHit,
     add_missing_columns,
+    indexed_table,
     pad_timestamp,
     prefix_end,
     tables,
@@ -106,6 +108,7 @@ class Catalog:
         self.engine = engine
         self.metadata = MetaData()
         self.t_captures, self.t_articles = tables(self.metadata, self.dialect)
+        self.t_indexed = indexed_table(self.metadata)
         with self._errors("creating the tables of"):
             self.metadata.create_all(self.engine)
             with self.engine.begin() as conn:
@@ -174,7 +177,16 @@ class Catalog:
         return self._insert_batches(self.t_captures, prepare())
 
     def add_articles(self, records: Iterable[Mapping[str, Any]]) -> int:
-        """Add normalizer article records; records without a WARC location are skipped."""
+        """Add normalizer article records; how many were new (see :meth:`add_articles_of`)."""
+        return self.add_articles_of(records)[0]
+
+    def add_articles_of(self, records: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+        """Add article records whose capture is catalogued: (new rows, records left waiting).
+
+        An article row never exists without its capture: a record whose WARC is not
+        indexed yet waits (index its JSONL again once the WARC is). Records without
+        a WARC location are skipped.
+        """
         def prepare() -> Iterator[dict[str, Any]]:
             for rec in records:
                 warc = rec.get("warc")
@@ -190,7 +202,26 @@ class Catalog:
                     "record": json.dumps(dict(rec), ensure_ascii=False),
                     **version_values(dict(rec)),
                 }
-        return self._insert_batches(self.t_articles, prepare())
+        added = waiting = 0
+        batch: list[dict[str, Any]] = []
+        c = self.t_captures.c
+        with self._errors("writing to"), self.engine.begin() as conn:
+            for row in [*prepare(), None]:
+                if row is not None:
+                    batch.append(row)
+                    if len(batch) < BATCH:
+                        continue
+                if not batch:
+                    break
+                pairs = {(r["filename"], r["offset"]) for r in batch}
+                known = {(f, o) for f, o in conn.execute(
+                    select(c.filename, c.offset).where(tuple_(c.filename, c.offset).in_(pairs)))}
+                ready = [r for r in batch if (r["filename"], r["offset"]) in known]
+                waiting += len(batch) - len(ready)
+                if ready:
+                    added += self._run_batch(conn, self.t_articles, ready)
+                batch = []
+        return added, waiting
 
     def clear(self, site: str | None = None) -> None:
         """Forget every capture and article (of ``site`` only, if given)."""
@@ -200,6 +231,25 @@ class Catalog:
                 if site is not None:
                     stmt = stmt.where(table.c.site == site)
                 conn.execute(stmt)
+            ledger = self.t_indexed.delete()
+            if site is not None:
+                ledger = ledger.where(self.t_indexed.c.key.startswith(f"{site}/",
+                                                                      autoescape=True))
+            conn.execute(ledger)
+
+    def mark_indexed(self, key: str) -> None:
+        """Every record of the stored file ``key`` is in the catalog."""
+        from datetime import UTC, datetime
+
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        with self._errors("writing to"), self.engine.begin() as conn:
+            conn.execute(insert(self.t_indexed).values(
+                key=key, indexed=datetime.now(UTC).isoformat(timespec="seconds"))
+                .on_conflict_do_nothing(index_elements=["key"]))
+
+    def indexed_keys(self) -> set[str]:
+        """Stored files known to be wholly in the catalog."""
+        return {r[0] for r in self._query(select(self.t_indexed.c.key))}
 
     # -- reading ---------------------------------------------------------
 

@@ -106,6 +106,15 @@ class SearchHit:
         return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
 
 
+def indexed_table(metadata: MetaData) -> Table:
+    """The stored files whose every record is in the catalog: what `sync` need not redo."""
+    return Table(
+        "indexed_files", metadata,
+        Column("key", _Key, primary_key=True),  # storage key of a WARC or articles file
+        Column("indexed", String(32), nullable=False),  # ISO 8601, UTC
+    )
+
+
 def tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
     captures = Table(
         "captures", metadata,

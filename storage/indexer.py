@@ -131,6 +131,7 @@ def index_warc_key(store: Store, catalog: Catalog, key: str, *, site: str, run_i
         for record, entry in seen:
             rebuild.capture(site, record, entry)
     report.captures = catalog.add_captures(e.as_row(site=site, run_id=run_id) for e in entries)
+    catalog.mark_indexed(key)
     logger.info("Indexed %s: %d captures (%d new)", key, len(entries), report.captures)
     return report
 
@@ -158,7 +159,13 @@ def index_articles_key(store: Store, catalog: Catalog, key: str,
             yield record
 
     with store.open(key) as stream:
-        added = catalog.add_articles(lines())
+        added, waiting = catalog.add_articles_of(lines())
+    if waiting:
+        # the WARCs of these records are not indexed (yet): indexing this file again
+        # after them adds the rest; an article row never exists without its capture
+        return IndexReport(articles=added, failed=[(key, f"{waiting} article record(s) wait "
+                                                         "for their WARC to be indexed")])
+    catalog.mark_indexed(key)
     return IndexReport(articles=added)
 
 
@@ -188,6 +195,18 @@ def index_stored(store: Store, catalog: Catalog, keys: Iterable[str], *, site: s
             logger.warning("Could not index %s: %s", key, exc)
             report.failed.append((key, (str(exc) or type(exc).__name__)[:300]))
     return report
+
+
+def index_unindexed(store: Store, catalog: Catalog) -> IndexReport:
+    """Index every stored WARC and articles file the catalog does not wholly hold yet.
+
+    What ``warcwire sync`` runs after storing: files that reached the store before
+    an outage, or whose indexing failed, are picked up without a full reindex.
+    WARCs go first, so their articles find their captures.
+    """
+    done = catalog.indexed_keys()
+    keys = [k for k in store.list("") if (is_warc(k) or is_articles(k)) and k not in done]
+    return index_stored(store, catalog, keys, site="unknown", run_id="")
 
 
 def reindex(store: Store, catalog: Catalog, site: str | None = None,
