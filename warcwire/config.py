@@ -86,7 +86,7 @@ def _check_cron(expr: str) -> str:
             f"e.g. '0 * * * *') or 6 (seconds first), got {expr!r}")
     from datetime import UTC, datetime
 
-    from jobs.schedule import cron_trigger  # lazy: jobs imports this module
+    from warcwire.cron import cron_trigger  # lazy: APScheduler is only needed for schedules
 
     trigger = cron_trigger(expr, "UTC")
     if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
@@ -95,7 +95,7 @@ def _check_cron(expr: str) -> str:
 
 
 def _check_timezone(name: str) -> str:
-    from jobs.schedule import parse_timezone
+    from warcwire.cron import parse_timezone
 
     parse_timezone(name)
     return name
@@ -387,6 +387,11 @@ def _resolved(config: Config, folder: Path) -> Config:
     return config.model_copy(update=update)
 
 
+def config_from_text(text: str, path: str | Path) -> Config:
+    """The config in ``text``, read from the file ``path``: relative paths are relative to it."""
+    return _resolved(parse_config(text, str(path)), Path(path).resolve().parent)
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a sites config file; relative paths in it are relative to it."""
     p = Path(path)
@@ -396,5 +401,5 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(str(p), "file not found (pass --config PATH)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(p), f"cannot read file: {exc}") from None
-    return _resolved(parse_config(text, str(p)), p.resolve().parent)
+    return config_from_text(text, p)
 
