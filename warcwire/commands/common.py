@@ -65,9 +65,6 @@ def summary_lines(s: RunSummary) -> list[str]:
             lines.append("    (the failed URLs: warcwire runs -v)")
     lines.append(f"  stored {len(s.stored)} file(s) in {s.storage}")
     lines += [f"    {loc}" for loc in s.stored]
-    if s.swept:
-        lines.append(f"  also stored {len(s.swept)} file(s) earlier runs left in the spool "
-                     "(listed in those runs' history)")
     if s.finish_reason == "shutdown":
         lines.append("  STOPPED early by a signal: what was fetched until then is stored")
     if s.disk_full:
